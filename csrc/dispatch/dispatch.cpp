@@ -1,0 +1,126 @@
+// The kernel tables (one per compiled ISA, filled once) and the thread settings.
+#include "fastnn/dispatch.h"
+
+#include <omp.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace fastnn {
+namespace {
+
+KernelTable g_tables[kNumIsa];
+std::once_flag g_fill_once;
+std::atomic<const KernelTable*> g_active{nullptr};
+std::atomic<int> g_threads{0};
+
+template <class Ns>
+void fill_one(KernelTable& t, Isa isa) {
+  t.isa = isa;
+  Ns::gemm(t.gemm);
+  Ns::act(t.act);
+  Ns::optim(t.optim);
+}
+
+struct GenericNs {
+  static void gemm(GemmKernels& t) { generic::fill_gemm(t); }
+  static void act(ActKernels& t) { generic::fill_act(t); }
+  static void optim(OptimKernels& t) { generic::fill_optim(t); }
+};
+#if defined(FASTNN_X86)
+struct Avx2Ns {
+  static void gemm(GemmKernels& t) { avx2::fill_gemm(t); }
+  static void act(ActKernels& t) { avx2::fill_act(t); }
+  static void optim(OptimKernels& t) { avx2::fill_optim(t); }
+};
+struct Avx512Ns {
+  static void gemm(GemmKernels& t) { avx512::fill_gemm(t); }
+  static void act(ActKernels& t) { avx512::fill_act(t); }
+  static void optim(OptimKernels& t) { avx512::fill_optim(t); }
+};
+#endif
+
+void fill_tables() {
+  // Filling only stores function pointers: it executes no ISA-specific instruction, so
+  // every compiled table is filled; cpu_supports() guards their use.
+  fill_one<GenericNs>(g_tables[0], Isa::generic);
+#if defined(FASTNN_X86)
+  fill_one<Avx2Ns>(g_tables[1], Isa::avx2);
+  fill_one<Avx512Ns>(g_tables[2], Isa::avx512);
+#endif
+  Isa chosen = best_isa();
+  if (const char* env = std::getenv("FASTNN_ARCH")) {
+    std::string s(env);
+    if (!s.empty() && s != "auto") {
+      chosen = parse_isa(s);  // throws on unknown name
+      if (!isa_compiled(chosen) || !cpu_supports(chosen))
+        throw std::invalid_argument("FASTNN_ARCH=" + s + ": this CPU (or this build) does not support the " + s +
+                                    " kernels; available: " + (cpu_supports(Isa::avx512) ? "generic, avx2, avx512"
+                                                               : cpu_supports(Isa::avx2) ? "generic, avx2" : "generic"));
+    }
+  }
+  g_active.store(&g_tables[static_cast<int>(chosen)]);
+}
+
+}  // namespace
+
+bool isa_compiled(Isa isa) {
+#if defined(FASTNN_X86)
+  (void)isa;
+  return true;
+#else
+  return isa == Isa::generic;
+#endif
+}
+
+Isa parse_isa(const std::string& name) {
+  if (name == "generic") return Isa::generic;
+  if (name == "avx2") return Isa::avx2;
+  if (name == "avx512") return Isa::avx512;
+  throw std::invalid_argument("unknown ISA '" + name + "': expected one of generic, avx2, avx512");
+}
+
+const KernelTable& kernels() {
+  std::call_once(g_fill_once, fill_tables);
+  return *g_active.load(std::memory_order_acquire);
+}
+
+const KernelTable& kernels_for(Isa isa) {
+  kernels();
+  if (!isa_compiled(isa) || !cpu_supports(isa))
+    throw std::invalid_argument(std::string("the ") + isa_name(isa) + " kernels are not available on this CPU/build");
+  return g_tables[static_cast<int>(isa)];
+}
+
+void set_active_isa(Isa isa) { g_active.store(&kernels_for(isa), std::memory_order_release); }
+
+int max_threads() {
+  int n = g_threads.load(std::memory_order_relaxed);
+  if (n > 0) return n;
+  // OMP_NUM_THREADS is honoured by omp_get_max_threads(); otherwise it is the core count.
+  n = omp_get_max_threads();
+  if (n < 1) n = 1;
+  int expected = 0;
+  g_threads.compare_exchange_strong(expected, n);
+  return g_threads.load();
+}
+
+void set_max_threads(int n) {
+  if (n < 1) throw std::invalid_argument("number of threads must be >= 1");
+  g_threads.store(n);
+}
+
+int threads_for(double work_ns) {
+  // An OpenMP fork/join costs a few microseconds: give each thread >= ~20 us of work.
+  const double per_thread = 20000.0;
+  int t = static_cast<int>(work_ns / per_thread);
+  const int mx = max_threads();
+  if (t < 1) t = 1;
+  if (t > mx) t = mx;
+  return t;
+}
+
+}  // namespace fastnn

@@ -1,0 +1,202 @@
+// Portable GEMM loop nest (BLIS style), written once and compiled per ISA; the register
+// tile comes from the ISA's micro-kernel header.
+//
+//   for i3 in M step MC            A block (MC x KC) packed once, shared    -> L3
+//     for p in K step KC           (fixed split of K: same arithmetic at any thread count)
+//       pack A block cooperatively; barrier
+//       for (n2-block, m-part) work items, one thread each:
+//         pack B block (KC x NC) into the thread's buffer                    -> L2
+//         for ir over MR panels:   A micro-panel (MR x KC)                   -> L1
+//           for jr over NR panels: micro-kernel on one MR x NR tile of C
+//
+// Threads split M/N work, never K: each element of C is computed by the same sequence
+// of operations whatever the thread count, so results are bitwise reproducible.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "fastnn/gemm.h"
+
+#if defined(FASTNN_ISA_avx512)
+#include "gemm/ukernels/ukr_avx512.h"
+#elif defined(FASTNN_ISA_avx2)
+#include "gemm/ukernels/ukr_avx2.h"
+#else
+#include "gemm/ukernels/ukr_generic.h"
+#endif
+
+FASTNN_ISA_BEGIN
+namespace {
+
+#include "gemm/pack.h"
+
+inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+
+// Grow-only, 64-byte aligned scratch buffer.
+struct Scratch {
+  void* p = nullptr;
+  size_t bytes = 0;
+  ~Scratch() { std::free(p); }
+  template <class T>
+  T* get(size_t count) {
+    const size_t need = ((count * sizeof(T) + 63) / 64) * 64;
+    if (need > bytes) {
+      std::free(p);
+      p = std::aligned_alloc(64, need);
+      bytes = p ? need : 0;
+    }
+    return static_cast<T*>(p);
+  }
+};
+
+// Bias, pre-activation copy and activation over a rows x cols block of C.
+template <class T>
+void epilogue(const GemmArgs<T>& g, index_t i0, index_t rows, index_t j0, index_t cols) {
+  for (index_t i = i0; i < i0 + rows; ++i) {
+    T* ci = g.c + i * g.ldc + j0;
+    if (g.bias) {
+      const T* bj = g.bias + j0;
+#pragma omp simd
+      for (index_t j = 0; j < cols; ++j) ci[j] += bj[j];
+    }
+    if (g.z) {
+      T* zi = g.z + i * g.ldz + j0;
+#pragma omp simd
+      for (index_t j = 0; j < cols; ++j) zi[j] = ci[j];
+    }
+    if (g.act) g.act(cols, ci, ci, g.act_alpha);
+  }
+}
+
+bool has_epilogue_work(const GemmArgs<float>& g) { return g.bias || g.z || g.act; }
+bool has_epilogue_work(const GemmArgs<double>& g) { return g.bias || g.z || g.act; }
+
+// K == 0: C = beta * C, then the epilogue.
+template <class T>
+void scale_only(const GemmArgs<T>& g) {
+  for (index_t i = 0; i < g.m; ++i) {
+    T* ci = g.c + i * g.ldc;
+    for (index_t j = 0; j < g.n; ++j) ci[j] = g.beta == T(0) ? T(0) : g.beta * ci[j];
+  }
+  if (has_epilogue_work(g)) epilogue(g, 0, g.m, 0, g.n);
+}
+
+template <class T, class U>
+void gemm_driver(const GemmArgs<T>& g) {
+  constexpr int MR = U::MR, NR = U::NR;
+  const index_t M = g.m, N = g.n, K = g.k;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return scale_only(g);
+
+  // K split: as few blocks as KC allows, balanced; depends on K only.
+  const index_t kblocks = ceil_div(K, U::KC);
+  const index_t kc_nom = ceil_div(K, kblocks);
+
+  const index_t m_panels_total = ceil_div(M, MR);
+  const index_t n_panels = ceil_div(N, NR);
+  const index_t mc = std::min<index_t>(U::MC, m_panels_total * MR);  // rows per A block (multiple of MR)
+
+  // Threads: by work, then by available parallelism.
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  int nt = std::max(1, std::min(g.num_threads, int(flops / 2.0e6) + 1));
+  nt = int(std::min<index_t>(nt, m_panels_total * n_panels));
+
+  // N blocks of at most NC columns, enough of them to feed the threads.
+  index_t nb_panels = std::min<index_t>(U::NC / NR, ceil_div(n_panels, nt));
+  nb_panels = std::max<index_t>(1, nb_panels);
+  const index_t n_blocks = ceil_div(n_panels, nb_panels);
+  // When there are fewer N blocks than threads, split the M panels too.
+  const index_t m_parts_max = std::max<index_t>(1, nt / n_blocks);
+
+  // B is read in place (no packing) when it is not transposed and too few rows of A
+  // would reuse a packed copy: then packing would cost more than it saves.
+  const bool direct_b = !g.trans_b && M <= 4 * MR;
+
+  static thread_local Scratch a_scratch;
+  T* ap = a_scratch.get<T>(size_t(mc) * size_t(kc_nom));
+  if (!ap) throw std::bad_alloc();
+  const bool epi = has_epilogue_work(g);
+  bool alloc_failed = false;
+
+#pragma omp parallel num_threads(nt)
+  {
+    static thread_local Scratch b_scratch;
+    // Direct mode still packs the ragged last panel (its rows may end before NR columns).
+    T* bp = b_scratch.get<T>(size_t(kc_nom) * size_t((direct_b ? 1 : nb_panels) * NR));
+    bool ok = bp != nullptr;
+#pragma omp critical(fastnn_gemm_alloc)
+    if (!ok) alloc_failed = true;
+#pragma omp barrier
+    if (!alloc_failed) {
+      for (index_t i3 = 0; i3 < M; i3 += mc) {
+        const index_t mcur = std::min(mc, M - i3);
+        const index_t m_panels = ceil_div(mcur, MR);
+        const index_t m_parts = std::min(m_parts_max, m_panels);
+        const index_t mp_per_part = ceil_div(m_panels, m_parts);
+        for (index_t p0 = 0; p0 < K; p0 += kc_nom) {
+          const index_t kc = std::min(kc_nom, K - p0);
+          const bool first = p0 == 0, last = p0 + kc >= K;
+          const T beta = first ? g.beta : T(1);
+#pragma omp for schedule(static)
+          for (index_t ip = 0; ip < m_panels; ++ip) {
+            const int mv = int(std::min<index_t>(MR, mcur - ip * MR));
+            pack_a_panel<T, MR>(ap + ip * MR * kc, g.a, g.lda, g.trans_a, i3 + ip * MR, p0, mv, kc);
+          }
+          index_t packed_nb = -1;
+#pragma omp for schedule(static)
+          for (index_t w = 0; w < n_blocks * m_parts; ++w) {
+            const index_t nb = w / m_parts, mp = w % m_parts;
+            const index_t jp0 = nb * nb_panels, jp1 = std::min(n_panels, jp0 + nb_panels);
+            if (nb != packed_nb) {
+              if (!direct_b) {
+                for (index_t jp = jp0; jp < jp1; ++jp) {
+                  const int nv = int(std::min<index_t>(NR, N - jp * NR));
+                  pack_b_panel<T, NR>(bp + (jp - jp0) * NR * kc, g.b, g.ldb, g.trans_b, p0, jp * NR, nv, kc);
+                }
+              } else if (jp1 * NR > N) {
+                pack_b_panel<T, NR>(bp, g.b, g.ldb, false, p0, (jp1 - 1) * NR, int(N - (jp1 - 1) * NR), kc);
+              }
+              packed_nb = nb;
+            }
+            const index_t ip0 = mp * mp_per_part, ip1 = std::min(m_panels, ip0 + mp_per_part);
+            for (index_t ip = ip0; ip < ip1; ++ip) {
+              const index_t i = i3 + ip * MR;
+              const int mv = int(std::min<index_t>(MR, M - i));
+              const T* a_panel = ap + ip * MR * kc;
+              for (index_t jp = jp0; jp < jp1; ++jp) {
+                const index_t j = jp * NR;
+                const int nv = int(std::min<index_t>(NR, N - j));
+                const bool in_place = direct_b && nv == NR;
+                const T* b_panel = in_place ? g.b + p0 * g.ldb + j : direct_b ? bp : bp + (jp - jp0) * NR * kc;
+                const index_t ldb = in_place ? g.ldb : NR;
+                T* c_tile = g.c + i * g.ldc + j;
+                U::run(kc, a_panel, b_panel, ldb, c_tile, g.ldc, g.alpha, beta, mv, nv);
+                if (last && epi) epilogue(g, i, mv, j, nv);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  if (alloc_failed) throw std::bad_alloc();
+}
+
+void sgemm(const GemmArgs<float>& g) { gemm_driver<float, UkrF32>(g); }
+void dgemm(const GemmArgs<double>& g) { gemm_driver<double, UkrF64>(g); }
+
+}  // namespace
+
+void fill_gemm(GemmKernels& t) {
+  t.sgemm = sgemm;
+  t.dgemm = dgemm;
+  t.mr_f32 = UkrF32::MR;
+  t.nr_f32 = UkrF32::NR;
+  t.mr_f64 = UkrF64::MR;
+  t.nr_f64 = UkrF64::NR;
+}
+
+FASTNN_ISA_END

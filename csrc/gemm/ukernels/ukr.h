@@ -1,0 +1,16 @@
+// Micro-kernel contract (BLIS style).  One MR x NR tile of C:
+//
+//   C[0:m, 0:n] = alpha * sum_p A[:, p] (x) B[p, :] + beta * C[0:m, 0:n]
+//
+//   a : packed A micro-panel, k-major: a[p*MR + i]       (zero-padded to MR rows)
+//   b : B micro-panel, row p at b + p*ldb, NR contiguous  (ldb = NR when packed)
+//   c : C tile, row stride ldc; only m <= MR rows and n <= NR columns are touched
+//   beta == 0: C is not read.
+//
+// Each ISA header (ukr_<isa>.h) defines UkrF32 / UkrF64 with MR, NR and cache blocking
+// parameters, and a `run` with the signature below.
+#pragma once
+#include "fastnn/common.h"
+
+#define FASTNN_UKR_SIGNATURE(T) \
+  void run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m, int n)

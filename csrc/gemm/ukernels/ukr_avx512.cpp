@@ -1,0 +1,49 @@
+// AVX-512 (F/BW/DQ/VL) vector traits and micro-kernels.
+#include "gemm/ukernels/ukr_avx512.h"
+
+#include <immintrin.h>
+
+FASTNN_ISA_BEGIN
+namespace {
+
+struct VF {
+  using T = float; using reg = __m512; using mask = __mmask16;
+  static constexpr int W = 16;
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg load(const T* p) { return _mm512_loadu_ps(p); }
+  static reg loadm(const T* p, mask k) { return _mm512_maskz_loadu_ps(k, p); }
+  static void store(T* p, reg r) { _mm512_storeu_ps(p, r); }
+  static void storem(T* p, mask k, reg r) { _mm512_mask_storeu_ps(p, k, r); }
+  static reg set1(T x) { return _mm512_set1_ps(x); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static mask mask_n(int n) { return n <= 0 ? mask(0) : n >= W ? mask(0xFFFF) : mask((1u << n) - 1u); }
+};
+
+struct VD {
+  using T = double; using reg = __m512d; using mask = __mmask8;
+  static constexpr int W = 8;
+  static reg zero() { return _mm512_setzero_pd(); }
+  static reg load(const T* p) { return _mm512_loadu_pd(p); }
+  static reg loadm(const T* p, mask k) { return _mm512_maskz_loadu_pd(k, p); }
+  static void store(T* p, reg r) { _mm512_storeu_pd(p, r); }
+  static void storem(T* p, mask k, reg r) { _mm512_mask_storeu_pd(p, k, r); }
+  static reg set1(T x) { return _mm512_set1_pd(x); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
+  static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
+  static mask mask_n(int n) { return n <= 0 ? mask(0) : n >= W ? mask(0xFF) : mask((1u << n) - 1u); }
+};
+
+#include "gemm/ukernels/ukr_vec_body.h"
+
+}  // namespace
+
+void UkrF32::run(index_t k, const float* a, const float* b, index_t ldb, float* c, index_t ldc, float alpha,
+                 float beta, int m, int n) {
+  ukr_vec<VF, MR, NR / VF::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);
+}
+void UkrF64::run(index_t k, const double* a, const double* b, index_t ldb, double* c, index_t ldc, double alpha,
+                 double beta, int m, int n) {
+  ukr_vec<VD, MR, NR / VD::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);
+}
+FASTNN_ISA_END

@@ -1,0 +1,64 @@
+// The register-tiled micro-kernel body, written once over a vector-traits type V
+// (see ukr_avx2.cpp / ukr_avx512.cpp for the traits).  Must be included inside the
+// ISA namespace.
+//
+// V provides: T, reg, mask, W (lanes), zero(), load(p), loadm(p, mk), store(p, r),
+// storem(p, mk, r), set1(x), fma(a, b, c) = a*b + c, mul(a, b), mask_n(n).
+#pragma once
+
+template <class V, int MR, int NV>
+static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const typename V::T* __restrict b,
+                           index_t ldb, typename V::T* __restrict c, index_t ldc, typename V::T alpha,
+                           typename V::T beta, int m, int n) {
+  using T = typename V::T;
+  using R = typename V::reg;
+  constexpr int W = V::W;
+  R acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+
+  for (int i = 0; i < MR; ++i) __builtin_prefetch(c + i * ldc, 1, 3);
+
+  for (index_t p = 0; p < k; ++p) {
+    const T* bp = b + p * ldb;
+    R bv[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) bv[j] = V::load(bp + j * W);
+    const T* ap = a + p * MR;
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const R av = V::set1(ap[i]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
+    }
+  }
+
+  const R va = V::set1(alpha);
+  const R vb = V::set1(beta);
+  if (m == MR && n == NV * W) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      T* ci = c + i * ldc;
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) {
+        R r = V::mul(va, acc[i][j]);
+        if (beta != T(0)) r = V::fma(vb, V::load(ci + j * W), r);
+        V::store(ci + j * W, r);
+      }
+    }
+    return;
+  }
+  typename V::mask mk[NV];
+  for (int j = 0; j < NV; ++j) mk[j] = V::mask_n(n - j * W);
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    T* ci = c + i * ldc;
+    for (int j = 0; j < NV; ++j) {
+      R r = V::mul(va, acc[i][j]);
+      if (beta != T(0)) r = V::fma(vb, V::loadm(ci + j * W, mk[j]), r);
+      V::storem(ci + j * W, mk[j], r);
+    }
+  }
+}

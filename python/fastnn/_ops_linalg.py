@@ -1,0 +1,177 @@
+"""Matrix products: ``matmul``, ``gemm`` and the fused dense forward ``linear``."""
+from __future__ import annotations
+
+import numpy as np
+
+from fastnn import _core
+from fastnn._activations import resolve
+from fastnn._validate import as_array, as_float, check_out, check_scalar, check_size, describe, result_dtype
+
+
+def _operand(a, name, dtype, trans):
+    """A 2-D operand the GEMM reads without copying where possible.
+
+    C-contiguous and row-strided views go as they are; a transposed (Fortran-ordered)
+    array goes as its C-ordered transpose with the transpose flag flipped.
+    """
+    a = as_float(a, name, dtype, ndims=(2,)) if a.dtype != dtype else a
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array, got {describe(a)}")
+    if a.flags.c_contiguous:
+        return a, trans
+    if a.T.flags.c_contiguous:
+        return a.T, not trans
+    return as_float(a, name, dtype, ndims=(2,), rows_ok=True), trans
+
+
+def _shapes(a, b, trans_a, trans_b, names=("a", "b")):
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if k != kb:
+        ta = ".T" if trans_a else ""
+        tb = ".T" if trans_b else ""
+        raise ValueError(
+            f"matmul: inner dimensions differ: {names[0]}{ta} is {m}x{k} ({describe(a)}), "
+            f"{names[1]}{tb} is {kb}x{n} ({describe(b)})"
+        )
+    return m, n, k
+
+
+def _prepare(a, b, trans_a, trans_b, extra=()):
+    a = as_array(a, "a")
+    b = as_array(b, "b")
+    for arr, nm in ((a, "a"), (b, "b")):
+        if arr.ndim != 2:
+            raise ValueError(f"{nm}: expected a 2-D array, got {describe(arr)}")
+        if arr.size == 0:
+            raise ValueError(f"{nm}: empty arrays are not supported, got {describe(arr)}")
+    for nm, v in (("trans_a", trans_a), ("trans_b", trans_b)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{nm}: expected a bool, got {type(v).__name__}")
+    m, n, k = _shapes(a, b, bool(trans_a), bool(trans_b))
+    check_size((m, n), "out")
+    dtype = result_dtype(a, b, *extra)
+    return a, b, bool(trans_a), bool(trans_b), m, n, dtype
+
+
+def _resolve_out(out, shape, dtype, inputs):
+    if out is None:
+        return np.empty(shape, dtype=dtype), False
+    check_out(out, "out", shape, dtype)
+    if out.ndim == 2 and out.shape[1] > 1 and out.strides[1] != out.itemsize or (
+        out.shape[0] > 1 and out.strides[0] < out.shape[1] * out.itemsize
+    ):
+        # Not a row-strided view the kernel can write: compute into a temporary.
+        return np.empty(shape, dtype=dtype), True
+    if any(np.shares_memory(out, x) for x in inputs):
+        return np.empty(shape, dtype=dtype), True
+    return out, False
+
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """General matrix product ``c = alpha * op(a) @ op(b) + beta * c`` (BLAS ``?gemm``).
+
+    Parameters
+    ----------
+    a, b : array_like, 2-D
+        ``op(x)`` is ``x.T`` when the matching ``trans_*`` flag is set, else ``x``.
+    c : ndarray, optional
+        Updated in place and returned. Its dtype must be the computation dtype. When
+        omitted a new array is returned (then ``beta`` is ignored).
+    alpha, beta : float
+        Scale factors. With ``beta == 0`` the old contents of ``c`` are never read.
+    trans_a, trans_b : bool
+        Use the transpose of ``a`` / ``b``.
+
+    Returns
+    -------
+    ndarray
+        ``c``.
+    """
+    alpha = check_scalar(alpha, "alpha")
+    beta = check_scalar(beta, "beta")
+    a, b, trans_a, trans_b, m, n, dtype = _prepare(a, b, trans_a, trans_b)
+    if c is None:
+        beta = 0.0
+    target, tmp = _resolve_out(c, (m, n), dtype, (a, b))
+    if tmp and beta != 0.0:
+        target[...] = c
+    a, trans_a = _operand(a, "a", dtype, trans_a)
+    b, trans_b = _operand(b, "b", dtype, trans_b)
+    _core.gemm(a, b, target, trans_a, trans_b, alpha, beta)
+    if tmp:
+        c[...] = target
+        return c
+    return target
+
+
+def matmul(a, b, *, trans_a=False, trans_b=False, out=None):
+    """Matrix product ``op(a) @ op(b)`` of two 2-D arrays.
+
+    Parameters
+    ----------
+    a : array_like, shape (m, k), or (k, m) with ``trans_a=True``
+    b : array_like, shape (k, n), or (n, k) with ``trans_b=True``
+    trans_a, trans_b : bool
+        Multiply by the transpose without materializing it.
+    out : ndarray, optional
+        Destination of shape (m, n) and the result dtype; must be writable.
+
+    Returns
+    -------
+    ndarray of shape (m, n)
+        float32 if both inputs are float32, float64 if either is float64 (other dtypes:
+        see :mod:`fastnn._validate`).
+
+    Notes
+    -----
+    Results are bitwise identical at any thread count. Strided row views and transposed
+    arrays are used in place; other layouts are copied once.
+    """
+    return gemm(a, b, out, trans_a=trans_a, trans_b=trans_b)
+
+
+def linear(x, w, b=None, activation=None, *, out=None, return_preactivation=False, **act_params):
+    """Fused dense-layer forward ``activation(x @ w + b)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (batch, in_features)
+    w : array_like, shape (in_features, out_features)
+        The kernel in (in, out) layout, like Keras and scikit-learn's ``coefs_``.
+    b : array_like, shape (out_features,), optional
+    activation : str or None
+        Any name accepted by :func:`fastnn.ops.activation_grad` (``"relu"``, ``"gelu"``,
+        ...); ``None`` means identity. Parameters such as ``alpha=`` pass through.
+    out : ndarray, optional
+        Destination for the activation output.
+    return_preactivation : bool
+        Also return ``z = x @ w + b`` (what a backward pass needs).
+
+    Returns
+    -------
+    y : ndarray, shape (batch, out_features)
+    z : ndarray, optional
+        Only with ``return_preactivation=True``.
+    """
+    _, act_id, act_alpha = resolve(activation, **act_params)
+    x = as_array(x, "x")
+    w = as_array(w, "w")
+    extra = ()
+    if b is not None:
+        b = as_array(b, "b")
+        extra = (b,)
+    x, w, _, _, m, n, dtype = _prepare(x, w, False, False, extra)
+    if b is not None:
+        if b.shape not in ((n,), (1, n)):
+            raise ValueError(f"b: expected shape ({n},) to match w's {n} output features, got {describe(b)}")
+        b = np.ascontiguousarray(b.reshape(n), dtype=dtype)
+    target, tmp = _resolve_out(out, (m, n), dtype, (x, w) + ((b,) if b is not None else ()))
+    z = np.empty((m, n), dtype=dtype) if return_preactivation else None
+    x, tx = _operand(x, "x", dtype, False)
+    w, tw = _operand(w, "w", dtype, False)
+    _core.gemm(x, w, target, tx, tw, 1.0, 0.0, b, z, act_id, act_alpha)
+    if tmp:
+        out[...] = target
+        target = out
+    return (target, z) if return_preactivation else target

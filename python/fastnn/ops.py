@@ -1,0 +1,8 @@
+"""NumPy-style drop-in kernels: one native call per op, numpy arrays in and out.
+
+float32 stays float32 and float64 stays float64; see :mod:`fastnn._validate` for the
+rules on other dtypes. Large inputs run multithreaded with the GIL released.
+"""
+from fastnn._ops_linalg import linear, matmul
+
+__all__ = ["matmul", "linear"]
