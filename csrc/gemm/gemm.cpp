@@ -16,6 +16,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <new>
 
 #include "fastnn/gemm.h"
@@ -98,22 +101,28 @@ void gemm_driver(const GemmArgs<T>& g) {
   const index_t m_panels_total = ceil_div(M, MR);
   const index_t n_panels = ceil_div(N, NR);
   const index_t mc = std::min<index_t>(U::MC, m_panels_total * MR);  // rows per A block (multiple of MR)
+  const index_t m_panels_blk = ceil_div(mc, MR);
 
   // Threads: by work, then by available parallelism.
   const double flops = 2.0 * double(M) * double(N) * double(K);
   int nt = std::max(1, std::min(g.num_threads, int(flops / 2.0e6) + 1));
-  nt = int(std::min<index_t>(nt, m_panels_total * n_panels));
-
-  // N blocks of at most NC columns, enough of them to feed the threads.
-  index_t nb_panels = std::min<index_t>(U::NC / NR, ceil_div(n_panels, nt));
-  nb_panels = std::max<index_t>(1, nb_panels);
-  const index_t n_blocks = ceil_div(n_panels, nb_panels);
-  // When there are fewer N blocks than threads, split the M panels too.
-  const index_t m_parts_max = std::max<index_t>(1, nt / n_blocks);
-
-  // B is read in place (no packing) when it is not transposed and too few rows of A
-  // would reuse a packed copy: then packing would cost more than it saves.
-  const bool direct_b = !g.trans_b && M <= 4 * MR;
+  nt = int(std::min<index_t>(nt, m_panels_blk * n_panels));
+  // A tm x tn grid of threads over (M panels of an A block) x (N panels).  Prefer
+  // splitting N (each thread then packs only its own part of B); split M when N has
+  // too few panels to balance.
+  int tm = 1, tn = 1;
+  {
+    index_t best = -1;
+    for (int d = 1; d <= nt; ++d) {
+      if (nt % d) continue;
+      const int cn = d, cm = nt / d;
+      if (cn > n_panels || cm > m_panels_blk) continue;
+      const index_t cost = ceil_div(n_panels, cn) * ceil_div(m_panels_blk, cm);
+      if (best < 0 || cost <= best) { best = cost; tn = cn; tm = cm; }
+    }
+    nt = tm * tn;
+  }
+  const index_t nb_max = std::max<index_t>(1, U::NC / NR);  // B panels per L2 block
 
   static thread_local Scratch a_scratch;
   T* ap = a_scratch.get<T>(size_t(mc) * size_t(kc_nom));
@@ -123,19 +132,24 @@ void gemm_driver(const GemmArgs<T>& g) {
 
 #pragma omp parallel num_threads(nt)
   {
+    const int tid = nt > 1 ? omp_get_thread_num() : 0;
+    const int tid_m = tid / tn, tid_n = tid % tn;
+    const index_t jp_begin = n_panels * tid_n / tn, jp_end = n_panels * (tid_n + 1) / tn;
     static thread_local Scratch b_scratch;
-    // Direct mode still packs the ragged last panel (its rows may end before NR columns).
-    T* bp = b_scratch.get<T>(size_t(kc_nom) * size_t((direct_b ? 1 : nb_panels) * NR));
-    bool ok = bp != nullptr;
-#pragma omp critical(fastnn_gemm_alloc)
-    if (!ok) alloc_failed = true;
+    T* bp = b_scratch.get<T>(size_t(kc_nom) * size_t(nb_max * NR));
+    if (!bp) {
+#pragma omp atomic write
+      alloc_failed = true;
+    }
 #pragma omp barrier
-    if (!alloc_failed) {
+    bool failed;
+#pragma omp atomic read
+    failed = alloc_failed;
+    if (!failed) {
       for (index_t i3 = 0; i3 < M; i3 += mc) {
         const index_t mcur = std::min(mc, M - i3);
         const index_t m_panels = ceil_div(mcur, MR);
-        const index_t m_parts = std::min(m_parts_max, m_panels);
-        const index_t mp_per_part = ceil_div(m_panels, m_parts);
+        const index_t ip_begin = m_panels * tid_m / tm, ip_end = m_panels * (tid_m + 1) / tm;
         for (index_t p0 = 0; p0 < K; p0 += kc_nom) {
           const index_t kc = std::min(kc_nom, K - p0);
           const bool first = p0 == 0, last = p0 + kc >= K;
@@ -145,39 +159,28 @@ void gemm_driver(const GemmArgs<T>& g) {
             const int mv = int(std::min<index_t>(MR, mcur - ip * MR));
             pack_a_panel<T, MR>(ap + ip * MR * kc, g.a, g.lda, g.trans_a, i3 + ip * MR, p0, mv, kc);
           }
-          index_t packed_nb = -1;
-#pragma omp for schedule(static)
-          for (index_t w = 0; w < n_blocks * m_parts; ++w) {
-            const index_t nb = w / m_parts, mp = w % m_parts;
-            const index_t jp0 = nb * nb_panels, jp1 = std::min(n_panels, jp0 + nb_panels);
-            if (nb != packed_nb) {
-              if (!direct_b) {
-                for (index_t jp = jp0; jp < jp1; ++jp) {
-                  const int nv = int(std::min<index_t>(NR, N - jp * NR));
-                  pack_b_panel<T, NR>(bp + (jp - jp0) * NR * kc, g.b, g.ldb, g.trans_b, p0, jp * NR, nv, kc);
-                }
-              } else if (jp1 * NR > N) {
-                pack_b_panel<T, NR>(bp, g.b, g.ldb, false, p0, (jp1 - 1) * NR, int(N - (jp1 - 1) * NR), kc);
-              }
-              packed_nb = nb;
+          for (index_t jp0 = jp_begin; jp0 < jp_end; jp0 += nb_max) {
+            const index_t jp1 = std::min(jp_end, jp0 + nb_max);
+            // Always packed, even for a few rows of A: reading B in place at a large
+            // power-of-two row stride thrashes the L1/L2 sets.
+            for (index_t jp = jp0; jp < jp1; ++jp) {
+              const int nv = int(std::min<index_t>(NR, N - jp * NR));
+              pack_b_panel<T, NR>(bp + (jp - jp0) * NR * kc, g.b, g.ldb, g.trans_b, p0, jp * NR, nv, kc);
             }
-            const index_t ip0 = mp * mp_per_part, ip1 = std::min(m_panels, ip0 + mp_per_part);
-            for (index_t ip = ip0; ip < ip1; ++ip) {
+            for (index_t ip = ip_begin; ip < ip_end; ++ip) {
               const index_t i = i3 + ip * MR;
               const int mv = int(std::min<index_t>(MR, M - i));
               const T* a_panel = ap + ip * MR * kc;
               for (index_t jp = jp0; jp < jp1; ++jp) {
                 const index_t j = jp * NR;
                 const int nv = int(std::min<index_t>(NR, N - j));
-                const bool in_place = direct_b && nv == NR;
-                const T* b_panel = in_place ? g.b + p0 * g.ldb + j : direct_b ? bp : bp + (jp - jp0) * NR * kc;
-                const index_t ldb = in_place ? g.ldb : NR;
                 T* c_tile = g.c + i * g.ldc + j;
-                U::run(kc, a_panel, b_panel, ldb, c_tile, g.ldc, g.alpha, beta, mv, nv);
+                U::run(kc, a_panel, bp + (jp - jp0) * NR * kc, NR, c_tile, g.ldc, g.alpha, beta, mv, nv);
                 if (last && epi) epilogue(g, i, mv, j, nv);
               }
             }
           }
+#pragma omp barrier
         }
       }
     }
