@@ -104,7 +104,6 @@ LINEAR_NAME_CASES = [
 # BUG python/fastnn/_ops_linalg.py _prepare (lines 40-52) hard-codes the names 'a'/'b', so
 # linear's ndim/empty errors name 'a' and 'b' ('b' is linear's bias argument!) instead of
 # 'x' and 'w'. Fix: a names=("x", "w") parameter used by the checks and by _shapes.
-@pytest.mark.xfail(strict=True, reason="BUG _ops_linalg.py:40 _prepare names linear's x/w 'a'/'b'")
 def test_linear_messages_name_x_and_w():
     for label, x, w, name in LINEAR_NAME_CASES:
         with pytest.raises(ValueError) as info:
@@ -113,7 +112,6 @@ def test_linear_messages_name_x_and_w():
 
 
 # Same cause (_shapes, lines 28-37, called with the default names from _prepare).
-@pytest.mark.xfail(strict=True, reason="BUG _ops_linalg.py:28 linear's inner-dimension error names 'a'/'b'")
 def test_linear_inner_mismatch_names_x_and_w():
     with pytest.raises(ValueError) as info:
         linear(np.ones((2, 3)), np.ones((4, 5)))
@@ -213,7 +211,6 @@ def test_bad_c_raises(label, make, exc, show):
 # BUG python/fastnn/_ops_linalg.py _resolve_out (line 60) calls check_out(out, "out", ...), so
 # gemm's bad c= is reported as "out: ..." although the argument is c. Fix: a name parameter
 # ("c" from gemm, "out" from matmul/linear).
-@pytest.mark.xfail(strict=True, reason="BUG _ops_linalg.py:60 gemm reports a bad c as 'out'")
 def test_bad_c_names_c():
     for label, make, exc, show in OUT_CASES:
         out = make()

@@ -324,18 +324,10 @@ _MC_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_m_beyond_one_mc_block(arch, request):
+def test_m_beyond_one_mc_block(arch):
     """M > MC = 4096 rows (several M blocks), with beta != 0 and a fused epilogue. Runs in
     a subprocess under FASTNN_ARCH: a kernel that writes past its packing buffer must
     not take the test run down with it."""
-    if arch == "avx2":
-        # BUG csrc/gemm/gemm.cpp gemm_driver: mc = min(MC = 4096, ...) is not a multiple of the
-        # AVX2 MR = 6, so for M > 4096 the last A panel of each M block (683 panels = 4098 rows)
-        # is packed 2*kc elements past the end of the 4096*kc A scratch (heap overflow: glibc
-        # aborts with "double free or corruption"), and rows 4096..4097 are computed by both M
-        # blocks, so beta is applied twice to them (beta**2 * C).
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "BUG gemm.cpp: MC=4096 not a multiple of AVX2 MR=6: heap overflow packing A, beta applied twice")))
     env = dict(os.environ, FASTNN_ARCH=arch)
     pkg_parent = os.path.dirname(os.path.dirname(fastnn.__file__))
     env["PYTHONPATH"] = os.pathsep.join([pkg_parent] + [p for p in [env.get("PYTHONPATH")] if p])

@@ -139,7 +139,6 @@ def test_matmul_out_unaligned_and_record_fields(rng):
 # not a multiple of the item size (an (m, 1) field of a structured array: strides (6, 6)) is
 # passed to the kernel, whose as_mat check rejects it ("rows must have a positive stride"),
 # instead of going through the temporary. Use the layout test of _validate.as_float(rows_ok).
-@pytest.mark.xfail(strict=True, reason="BUG _ops_linalg.py:61 _resolve_out: row stride % itemsize != 0 reaches the kernel")
 def test_matmul_out_record_field_column(rng):
     a, b = rand(rng, (5, 3), np.float32), rand(rng, (3, 1), np.float32)
     rec = np.zeros((5, 1), dtype=[("x", "f4"), ("y", "i2")])
@@ -297,7 +296,6 @@ def test_non_native_byte_order_values():
 # byte-order sensitive, so '>f8' counts as neither float32 nor float64: '>f4' @ '>f4'
 # computes in float64 and '>f8' @ '<f4' in float32 (precision loss). Compare kind and
 # itemsize instead (a.dtype.kind == "f" and a.dtype.itemsize == 8).
-@pytest.mark.xfail(strict=True, reason="BUG _validate.py:53 result_dtype is byte-order sensitive ('>f8' @ '<f4' -> float32)")
 def test_non_native_byte_order_dtype_rules():
     assert matmul(np.ones((2, 3), ">f4"), np.ones((3, 2), ">f4")).dtype == np.float32
     assert matmul(np.ones((2, 3), ">f8"), np.ones((3, 2), "<f4")).dtype == np.float64

@@ -150,7 +150,7 @@ void gemm_thread(const Plan<T>& P, int tid) {
         }
         for (index_t ip = ip_begin; ip < ip_end; ++ip) {
           const index_t i = i3 + ip * MR;
-          const int mv = int(std::min<index_t>(MR, M - i));
+          const int mv = int(std::min<index_t>(MR, i3 + mcur - i));
           const T* a_panel = P.ap + ip * MR * kc;
           for (index_t jp = jp0; jp < jp1; ++jp) {
             const index_t j = jp * NR;
@@ -181,13 +181,13 @@ void gemm_driver(const GemmArgs<T>& g) {
   P.kc_nom = ceil_div(K, ceil_div(K, U::KC));
   const index_t m_panels_total = ceil_div(M, MR);
   P.n_panels = ceil_div(N, NR);
-  P.mc = std::min<index_t>(U::MC, m_panels_total * MR);  // rows per A block (multiple of MR)
+  P.mc = std::min<index_t>((U::MC / MR) * MR, m_panels_total * MR);  // rows per A block (multiple of MR)
   const index_t m_panels_blk = ceil_div(P.mc, MR);
   P.nb_max = std::max<index_t>(1, U::NC / NR);  // B panels per L2 block
 
   // Threads: by work, then by available parallelism.
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  int nt = std::max(1, std::min(g.num_threads, int(flops / 2.0e6) + 1));
+  int nt = int(std::max(1.0, std::min(double(g.num_threads), flops / 2.0e6 + 1.0)));
   nt = int(std::min<index_t>(nt, m_panels_blk * P.n_panels));
   // A tm x tn grid of threads over (M panels of an A block) x (N panels).  Prefer
   // splitting N (each thread then packs only its own part of B); split M when N has

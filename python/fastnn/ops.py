@@ -3,6 +3,6 @@
 float32 stays float32 and float64 stays float64; see :mod:`fastnn._validate` for the
 rules on other dtypes. Large inputs run multithreaded with the GIL released.
 """
-from fastnn._ops_linalg import linear, matmul
+from fastnn._ops_linalg import gemm, linear, matmul
 
-__all__ = ["matmul", "linear"]
+__all__ = ["matmul", "gemm", "linear"]
