@@ -101,7 +101,7 @@ LINEAR_NAME_CASES = [
 ]
 
 
-# BUG python/fastnn/_ops_linalg.py _prepare (lines 40-52) hard-codes the names 'a'/'b', so
+# Regression test (fixed bug): python/fastnn/_ops_linalg.py _prepare (lines 40-52) hard-codes the names 'a'/'b', so
 # linear's ndim/empty errors name 'a' and 'b' ('b' is linear's bias argument!) instead of
 # 'x' and 'w'. Fix: a names=("x", "w") parameter used by the checks and by _shapes.
 def test_linear_messages_name_x_and_w():
@@ -208,7 +208,7 @@ def test_bad_c_raises(label, make, exc, show):
         assert describe(out) in str(info.value)
 
 
-# BUG python/fastnn/_ops_linalg.py _resolve_out (line 60) calls check_out(out, "out", ...), so
+# Regression test (fixed bug): python/fastnn/_ops_linalg.py _resolve_out (line 60) calls check_out(out, "out", ...), so
 # gemm's bad c= is reported as "out: ..." although the argument is c. Fix: a name parameter
 # ("c" from gemm, "out" from matmul/linear).
 def test_bad_c_names_c():

@@ -139,7 +139,7 @@ def test_set_num_threads_out_of_c_int_range_raises(n):
     assert fastnn.get_num_threads() == before
 
 
-# BUG python/fastnn/__init__.py set_num_threads (line 27): an int outside the C int range
+# Regression test (fixed bug): python/fastnn/__init__.py set_num_threads (line 27): an int outside the C int range
 # reaches the binding, and pybind11 answers TypeError "incompatible function arguments"
 # instead of the ValueError "n: number of threads must be >= 1, got ..." that 0 and -1 get.
 # Fix: check the range in Python (n < 1, or above a sane cap such as 2**15 -> ValueError).

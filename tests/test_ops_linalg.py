@@ -135,7 +135,7 @@ def test_matmul_out_unaligned_and_record_fields(rng):
     assert (rec["y"] == 0).all()
 
 
-# BUG python/fastnn/_ops_linalg.py _resolve_out (lines 61-63): an out whose row stride is
+# Regression test (fixed bug): python/fastnn/_ops_linalg.py _resolve_out (lines 61-63): an out whose row stride is
 # not a multiple of the item size (an (m, 1) field of a structured array: strides (6, 6)) is
 # passed to the kernel, whose as_mat check rejects it ("rows must have a positive stride"),
 # instead of going through the temporary. Use the layout test of _validate.as_float(rows_ok).
@@ -292,7 +292,7 @@ def test_non_native_byte_order_values():
     np.testing.assert_array_equal(matmul(a, a.T), [[14, 32], [32, 77]])
 
 
-# BUG python/fastnn/_validate.py result_dtype (lines 53-54): `a.dtype == np.float64` is
+# Regression test (fixed bug): python/fastnn/_validate.py result_dtype (lines 53-54): `a.dtype == np.float64` is
 # byte-order sensitive, so '>f8' counts as neither float32 nor float64: '>f4' @ '>f4'
 # computes in float64 and '>f8' @ '<f4' in float32 (precision loss). Compare kind and
 # itemsize instead (a.dtype.kind == "f" and a.dtype.itemsize == 8).
