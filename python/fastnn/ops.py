@@ -4,5 +4,21 @@ float32 stays float32 and float64 stays float64; see :mod:`fastnn._validate` for
 rules on other dtypes. Large inputs run multithreaded with the GIL released.
 """
 from fastnn._ops_linalg import linear, matmul
+from fastnn._ops_optim import (
+    adadelta_update,
+    adagrad_update,
+    adam_update,
+    adamax_update,
+    clip_by_global_norm_,
+    clip_by_value_,
+    global_norm,
+    nadam_update,
+    rmsprop_update,
+    sgd_update,
+)
 
 __all__ = ["matmul", "linear"]
+__all__ += [
+    "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",
+    "nadam_update", "clip_by_value_", "global_norm", "clip_by_global_norm_",
+]
