@@ -321,6 +321,20 @@ def test_sgd_first_step_sets_buffer_even_with_dampening():
     np.testing.assert_allclose(buf, 0.9 * g + 0.5 * g, rtol=1e-15)
 
 
+def test_momentum_update_is_sgd_with_a_buffer(rng):
+    p0, g = rng.standard_normal(50), rng.standard_normal(50)
+    p1, b1 = p0.copy(), np.empty(50)
+    p2, b2 = p0.copy(), np.empty(50)
+    for first in (True, False):
+        ops.momentum_update(p1, g, b1, lr=0.1, momentum=0.8, nesterov=True, first_step=first)
+        ops.sgd_update(p2, g, b2, lr=0.1, momentum=0.8, nesterov=True, first_step=first)
+    assert p1.tobytes() == p2.tobytes() and b1.tobytes() == b2.tobytes()
+    with pytest.raises(ValueError, match="momentum"):
+        ops.momentum_update(p1, g, b1, lr=0.1, momentum=0.0)
+    with pytest.raises(ValueError, match="momentum_buffer"):
+        ops.momentum_update(p1, g, None, lr=0.1)
+
+
 def test_nadam_mu_product_is_carried():
     p, g = np.ones(4), np.full(4, 0.1)
     m, v = np.zeros(4), np.zeros(4)

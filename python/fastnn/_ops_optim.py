@@ -26,6 +26,7 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 __all__ = [
     "sgd_update",
+    "momentum_update",
     "adam_update",
     "rmsprop_update",
     "adagrad_update",
@@ -219,6 +220,47 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         buf = _state(momentum_buffer, "momentum_buffer", param, f"when momentum != 0 (momentum={momentum})")
     _disjoint(param=param, grad=grad, momentum_buffer=buf)
     _core.sgd_update(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, maximize, first_step)
+
+
+def momentum_update(param, grad, momentum_buffer, *, lr, momentum=0.9, dampening=0.0, nesterov=False,
+                    weight_decay=0.0, maximize=False, first_step=None):
+    """One in-place step of SGD with (Nesterov) momentum; :func:`sgd_update` with a buffer.
+
+    Parameters
+    ----------
+    param : ndarray, float32 or float64
+        Parameters, updated in place (C-contiguous, writable).
+    grad : array_like
+        Gradient; same shape and dtype as ``param``.
+    momentum_buffer : ndarray
+        Momentum state ``b``, updated in place (required).
+    lr : float
+        Learning rate ``gamma >= 0`` (required).
+    momentum : float
+        Momentum factor ``mu > 0``.
+    dampening, nesterov, weight_decay, maximize, first_step
+        As in :func:`sgd_update` (``first_step=True`` on the first update sets the buffer
+        to the gradient, as torch does).
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    The rule of ``torch.optim.SGD`` with ``momentum > 0``::
+
+        g = -grad if maximize else grad
+        if weight_decay != 0:  g = g + lambda * theta
+        b = g  (first step)   or   b = mu * b + (1 - tau) * g
+        g = g + mu * b  if nesterov else  b
+        theta = theta - gamma * g
+    """
+    momentum = _positive(momentum, "momentum")
+    if momentum_buffer is None:
+        raise ValueError("momentum_buffer: an array is required, got None")
+    sgd_update(param, grad, momentum_buffer, lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+               weight_decay=weight_decay, maximize=maximize, first_step=first_step)
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, step, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,

@@ -12,6 +12,7 @@ from fastnn._ops_optim import (
     clip_by_global_norm_,
     clip_by_value_,
     global_norm,
+    momentum_update,
     nadam_update,
     rmsprop_update,
     sgd_update,
@@ -19,6 +20,6 @@ from fastnn._ops_optim import (
 
 __all__ = ["matmul", "linear"]
 __all__ += [
-    "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",
+    "sgd_update", "momentum_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",
     "nadam_update", "clip_by_value_", "global_norm", "clip_by_global_norm_",
 ]
