@@ -575,6 +575,8 @@ def test_native_checks_are_a_last_line():
         _core.adam_update(p, g, m, v, None, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, True, False)
     with pytest.raises(ValueError, match="step"):
         _core.adam_update(p, g, m, v, None, 0, *args[1:])
+    with pytest.raises(TypeError, match="param: expected a numpy.ndarray"):
+        _core.sgd_update([0.0] * 5, g, None, 0.1, 0.0, 0.0, False, 0.0, False, False)
     with pytest.raises(TypeError, match="param"):
         _core.sgd_update(p.astype(np.int32), g, None, 0.1, 0.0, 0.0, False, 0.0, False, False)
     with pytest.raises(ValueError, match="contiguous"):

@@ -52,7 +52,7 @@ class Buffers {
 
 py::array to_array(const py::object& o, const char* name) {
   if (!py::isinstance<py::array>(o))
-    throw py::type_error(std::string(name) + ": expected a numpy.ndarray, got " +
+    throw py::type_error(std::string(name) + ": expected a numpy.ndarray (updated in place), got " +
                          std::string(py::str(py::type::handle_of(o).attr("__name__"))));
   return o.cast<py::array>();
 }
@@ -109,8 +109,9 @@ auto by_dtype(const py::array& param, F&& f) {
   throw py::type_error("param: expected dtype float32 or float64, got " + describe(param));
 }
 
-void sgd_update(const py::array& param, const py::object& grad, const py::object& buf, double lr, double momentum,
+void sgd_update(const py::object& param_obj, const py::object& grad, const py::object& buf, double lr, double momentum,
                 double dampening, bool nesterov, double weight_decay, bool maximize, bool first_step) {
+  const py::array param = to_array(param_obj, "param");
   by_dtype(param, [&](auto tag) {
     using T = decltype(tag);
     Buffers bufs;
@@ -126,10 +127,11 @@ void sgd_update(const py::array& param, const py::object& grad, const py::object
   });
 }
 
-void adam_update(const py::array& param, const py::object& grad, const py::object& exp_avg,
+void adam_update(const py::object& param_obj, const py::object& grad, const py::object& exp_avg,
                  const py::object& exp_avg_sq, const py::object& max_exp_avg_sq, long long step, double lr,
                  double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad,
                  bool maximize) {
+  const py::array param = to_array(param_obj, "param");
   by_dtype(param, [&](auto tag) {
     using T = decltype(tag);
     Buffers bufs;
@@ -148,9 +150,10 @@ void adam_update(const py::array& param, const py::object& grad, const py::objec
   });
 }
 
-void rmsprop_update(const py::array& param, const py::object& grad, const py::object& square_avg, double lr,
+void rmsprop_update(const py::object& param_obj, const py::object& grad, const py::object& square_avg, double lr,
                     double alpha, double eps, double weight_decay, double momentum, bool centered,
                     const py::object& momentum_buffer, const py::object& grad_avg, bool maximize) {
+  const py::array param = to_array(param_obj, "param");
   by_dtype(param, [&](auto tag) {
     using T = decltype(tag);
     Buffers bufs;
@@ -169,8 +172,9 @@ void rmsprop_update(const py::array& param, const py::object& grad, const py::ob
   });
 }
 
-void adagrad_update(const py::array& param, const py::object& grad, const py::object& state_sum, long long step,
+void adagrad_update(const py::object& param_obj, const py::object& grad, const py::object& state_sum, long long step,
                     double lr, double lr_decay, double weight_decay, double eps, bool maximize) {
+  const py::array param = to_array(param_obj, "param");
   by_dtype(param, [&](auto tag) {
     using T = decltype(tag);
     Buffers bufs;
@@ -186,9 +190,10 @@ void adagrad_update(const py::array& param, const py::object& grad, const py::ob
   });
 }
 
-void adadelta_update(const py::array& param, const py::object& grad, const py::object& square_avg,
+void adadelta_update(const py::object& param_obj, const py::object& grad, const py::object& square_avg,
                      const py::object& acc_delta, double lr, double rho, double eps, double weight_decay,
                      bool maximize) {
+  const py::array param = to_array(param_obj, "param");
   by_dtype(param, [&](auto tag) {
     using T = decltype(tag);
     Buffers bufs;
@@ -204,9 +209,10 @@ void adadelta_update(const py::array& param, const py::object& grad, const py::o
   });
 }
 
-void adamax_update(const py::array& param, const py::object& grad, const py::object& exp_avg,
+void adamax_update(const py::object& param_obj, const py::object& grad, const py::object& exp_avg,
                    const py::object& exp_inf, long long step, double lr, double beta1, double beta2, double eps,
                    double weight_decay, bool maximize) {
+  const py::array param = to_array(param_obj, "param");
   by_dtype(param, [&](auto tag) {
     using T = decltype(tag);
     Buffers bufs;
@@ -223,10 +229,11 @@ void adamax_update(const py::array& param, const py::object& grad, const py::obj
   });
 }
 
-void nadam_update(const py::array& param, const py::object& grad, const py::object& exp_avg,
+void nadam_update(const py::object& param_obj, const py::object& grad, const py::object& exp_avg,
                   const py::object& exp_avg_sq, long long step, double mu_product, double lr, double beta1,
                   double beta2, double eps, double weight_decay, double momentum_decay, bool decoupled,
                   bool maximize) {
+  const py::array param = to_array(param_obj, "param");
   by_dtype(param, [&](auto tag) {
     using T = decltype(tag);
     Buffers bufs;
