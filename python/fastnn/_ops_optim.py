@@ -12,17 +12,21 @@ of another dtype would not be updated in place). ``grad`` has that shape and dty
 it may have any layout (non-contiguous gradients are copied once). No two arrays may
 share memory.
 """
-from __future__ import annotations
-
-import math
-import numbers
-
-import numpy as np
 
 from fastnn import _core
-from fastnn._validate import as_array, check_scalar, describe
-
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from fastnn._optim_checks import (
+    beta,
+    disjoint,
+    flag,
+    grad_like,
+    nonneg,
+    param_array,
+    positive,
+    state,
+    step_count,
+    unit,
+)
+from fastnn._validate import check_scalar
 
 __all__ = [
     "sgd_update",
@@ -33,121 +37,7 @@ __all__ = [
     "adadelta_update",
     "adamax_update",
     "nadam_update",
-    "clip_by_value_",
-    "global_norm",
-    "clip_by_global_norm_",
 ]
-
-
-# ------------------------------------------------------------------ argument checks
-
-
-def _ndarray(a, name):
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy.ndarray (it is updated in place), got {type(a).__name__}")
-
-
-def _writable_contiguous(a, name):
-    if a.size == 0:
-        raise ValueError(f"{name}: empty arrays are not supported, got {describe(a)}")
-    if not a.flags.c_contiguous:
-        raise ValueError(
-            f"{name}: must be C-contiguous because it is updated in place (a copy would not be "
-            f"updated); got a non-contiguous view with {describe(a)} - use np.ascontiguousarray "
-            f"once when creating the state"
-        )
-    if not a.flags.writeable:
-        raise ValueError(f"{name}: array is read-only ({describe(a)}), but it is updated in place")
-
-
-def _param(param):
-    _ndarray(param, "param")
-    if param.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"param: expected dtype float32 or float64, got {describe(param)}")
-    _writable_contiguous(param, "param")
-    return param
-
-
-def _grad(grad, param):
-    g = as_array(grad, "grad")
-    if g.dtype != param.dtype:
-        raise TypeError(
-            f"grad: expected dtype {param.dtype} (the dtype of param, {describe(param)}), got {describe(g)}"
-        )
-    if g.shape != param.shape:
-        raise ValueError(f"grad: expected shape {param.shape} (the shape of param), got {describe(g)}")
-    if not g.flags.c_contiguous:
-        g = np.ascontiguousarray(g)
-    return g
-
-
-def _state(a, name, param, required_because=None):
-    """A state array updated in place: same shape/dtype as param, contiguous, writable."""
-    if a is None:
-        if required_because is None:
-            return None
-        why = f" {required_because}" if required_because else ""
-        raise ValueError(f"{name}: an array is required{why}, got None")
-    _ndarray(a, name)
-    if a.dtype != param.dtype:
-        raise TypeError(
-            f"{name}: expected dtype {param.dtype} (the dtype of param, {describe(param)}), got {describe(a)}"
-        )
-    if a.shape != param.shape:
-        raise ValueError(f"{name}: expected shape {param.shape} (the shape of param), got {describe(a)}")
-    _writable_contiguous(a, name)
-    return a
-
-
-def _disjoint(**arrays):
-    items = [(k, v) for k, v in arrays.items() if v is not None]
-    for i in range(len(items)):
-        for j in range(i + 1, len(items)):
-            (ni, ai), (nj, aj) = items[i], items[j]
-            if np.may_share_memory(ai, aj):
-                raise ValueError(
-                    f"{ni} and {nj} share memory ({ni}: {describe(ai)}, {nj}: {describe(aj)}): the update is "
-                    f"in place, so each array must be a separate buffer"
-                )
-
-
-def _flag(v, name):
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, got {type(v).__name__}")
-    return bool(v)
-
-
-def _step(step):
-    if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
-        raise TypeError(f"step: expected an int (the 1-based step count), got {type(step).__name__}")
-    step = int(step)
-    if step < 1:
-        raise ValueError(f"step: must be >= 1 (the 1-based step count after increment), got {step}")
-    if step > 2**62:
-        raise ValueError(f"step: too large, got {step}")
-    return step
-
-
-def _nonneg(v, name):
-    return check_scalar(v, name, low=0.0)
-
-
-def _positive(v, name):
-    return check_scalar(v, name, low=0.0, low_inclusive=False)
-
-
-def _beta(v, name):
-    v = check_scalar(v, name, low=0.0)
-    if not v < 1.0:
-        raise ValueError(f"{name}: must be in [0, 1), got {v}")
-    return v
-
-
-def _unit(v, name):
-    return check_scalar(v, name, low=0.0, high=1.0)
-
-
-# ------------------------------------------------------------------ updates
 
 
 def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0, nesterov=False,
@@ -201,15 +91,15 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
     This is ``torch.optim.SGD``'s implementation (the sign flip for ``maximize`` comes
     first, so weight decay still shrinks the parameters).
     """
-    param = _param(param)
-    grad = _grad(grad, param)
-    lr = _nonneg(lr, "lr")
-    momentum = _nonneg(momentum, "momentum")
-    dampening = _unit(dampening, "dampening")
-    weight_decay = _nonneg(weight_decay, "weight_decay")
-    nesterov = _flag(nesterov, "nesterov")
-    maximize = _flag(maximize, "maximize")
-    first_step = False if first_step is None else _flag(first_step, "first_step")
+    param = param_array(param)
+    grad = grad_like(grad, param)
+    lr = nonneg(lr, "lr")
+    momentum = nonneg(momentum, "momentum")
+    dampening = unit(dampening, "dampening")
+    weight_decay = nonneg(weight_decay, "weight_decay")
+    nesterov = flag(nesterov, "nesterov")
+    maximize = flag(maximize, "maximize")
+    first_step = False if first_step is None else flag(first_step, "first_step")
     if nesterov and (momentum <= 0.0 or dampening != 0.0):
         raise ValueError(
             f"nesterov: Nesterov momentum requires momentum > 0 and dampening == 0, got momentum={momentum}, "
@@ -217,8 +107,8 @@ def sgd_update(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening
         )
     buf = None
     if momentum != 0.0:
-        buf = _state(momentum_buffer, "momentum_buffer", param, f"when momentum != 0 (momentum={momentum})")
-    _disjoint(param=param, grad=grad, momentum_buffer=buf)
+        buf = state(momentum_buffer, "momentum_buffer", param, f"when momentum != 0 (momentum={momentum})")
+    disjoint(param=param, grad=grad, momentum_buffer=buf)
     _core.sgd_update(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, maximize, first_step)
 
 
@@ -256,7 +146,7 @@ def momentum_update(param, grad, momentum_buffer, *, lr, momentum=0.9, dampening
         g = g + mu * b  if nesterov else  b
         theta = theta - gamma * g
     """
-    momentum = _positive(momentum, "momentum")
+    momentum = positive(momentum, "momentum")
     if momentum_buffer is None:
         raise ValueError("momentum_buffer: an array is required, got None")
     sgd_update(param, grad, momentum_buffer, lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
@@ -316,21 +206,21 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, *, lr=1e-3, beta1=0.9, b
     The bias corrections are computed once per call in float64. The only difference from
     torch is rounding: ``1 / sqrt(1 - beta2**t)`` is applied as a multiplication.
     """
-    param = _param(param)
-    grad = _grad(grad, param)
-    exp_avg = _state(exp_avg, "exp_avg", param, "")
-    exp_avg_sq = _state(exp_avg_sq, "exp_avg_sq", param, "")
-    step = _step(step)
-    lr = _nonneg(lr, "lr")
-    beta1 = _beta(beta1, "beta1")
-    beta2 = _beta(beta2, "beta2")
-    eps = _positive(eps, "eps")
-    weight_decay = _nonneg(weight_decay, "weight_decay")
-    decoupled_weight_decay = _flag(decoupled_weight_decay, "decoupled_weight_decay")
-    amsgrad = _flag(amsgrad, "amsgrad")
-    maximize = _flag(maximize, "maximize")
-    vmax = _state(max_exp_avg_sq, "max_exp_avg_sq", param, "when amsgrad=True") if amsgrad else None
-    _disjoint(param=param, grad=grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq, max_exp_avg_sq=vmax)
+    param = param_array(param)
+    grad = grad_like(grad, param)
+    exp_avg = state(exp_avg, "exp_avg", param, "")
+    exp_avg_sq = state(exp_avg_sq, "exp_avg_sq", param, "")
+    step = step_count(step)
+    lr = nonneg(lr, "lr")
+    beta1 = beta(beta1, "beta1")
+    beta2 = beta(beta2, "beta2")
+    eps = positive(eps, "eps")
+    weight_decay = nonneg(weight_decay, "weight_decay")
+    decoupled_weight_decay = flag(decoupled_weight_decay, "decoupled_weight_decay")
+    amsgrad = flag(amsgrad, "amsgrad")
+    maximize = flag(maximize, "maximize")
+    vmax = state(max_exp_avg_sq, "max_exp_avg_sq", param, "when amsgrad=True") if amsgrad else None
+    disjoint(param=param, grad=grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq, max_exp_avg_sq=vmax)
     _core.adam_update(param, grad, exp_avg, exp_avg_sq, vmax, step, lr, beta1, beta2, eps, weight_decay,
                       decoupled_weight_decay, amsgrad, maximize)
 
@@ -389,20 +279,20 @@ def rmsprop_update(param, grad, square_avg, *, lr=1e-2, alpha=0.99, eps=1e-8, we
         else:
             theta = theta - gamma * g / d
     """
-    param = _param(param)
-    grad = _grad(grad, param)
-    square_avg = _state(square_avg, "square_avg", param, "")
-    lr = _nonneg(lr, "lr")
-    alpha = _unit(alpha, "alpha")
-    eps = _positive(eps, "eps")
-    weight_decay = _nonneg(weight_decay, "weight_decay")
-    momentum = _nonneg(momentum, "momentum")
-    centered = _flag(centered, "centered")
-    maximize = _flag(maximize, "maximize")
-    buf = _state(momentum_buffer, "momentum_buffer", param, f"when momentum > 0 (momentum={momentum})") \
+    param = param_array(param)
+    grad = grad_like(grad, param)
+    square_avg = state(square_avg, "square_avg", param, "")
+    lr = nonneg(lr, "lr")
+    alpha = unit(alpha, "alpha")
+    eps = positive(eps, "eps")
+    weight_decay = nonneg(weight_decay, "weight_decay")
+    momentum = nonneg(momentum, "momentum")
+    centered = flag(centered, "centered")
+    maximize = flag(maximize, "maximize")
+    buf = state(momentum_buffer, "momentum_buffer", param, f"when momentum > 0 (momentum={momentum})") \
         if momentum > 0.0 else None
-    gavg = _state(grad_avg, "grad_avg", param, "when centered=True") if centered else None
-    _disjoint(param=param, grad=grad, square_avg=square_avg, momentum_buffer=buf, grad_avg=gavg)
+    gavg = state(grad_avg, "grad_avg", param, "when centered=True") if centered else None
+    disjoint(param=param, grad=grad, square_avg=square_avg, momentum_buffer=buf, grad_avg=gavg)
     _core.rmsprop_update(param, grad, square_avg, lr, alpha, eps, weight_decay, momentum, centered, buf, gavg,
                          maximize)
 
@@ -446,16 +336,16 @@ def adagrad_update(param, grad, state_sum, step, *, lr=1e-2, lr_decay=0.0, weigh
         s = s + g * g
         theta = theta - gamma / (1 + (t - 1) * eta) * g / (sqrt(s) + eps)
     """
-    param = _param(param)
-    grad = _grad(grad, param)
-    state_sum = _state(state_sum, "state_sum", param, "")
-    step = _step(step)
-    lr = _nonneg(lr, "lr")
-    lr_decay = _nonneg(lr_decay, "lr_decay")
-    weight_decay = _nonneg(weight_decay, "weight_decay")
-    eps = _positive(eps, "eps")
-    maximize = _flag(maximize, "maximize")
-    _disjoint(param=param, grad=grad, state_sum=state_sum)
+    param = param_array(param)
+    grad = grad_like(grad, param)
+    state_sum = state(state_sum, "state_sum", param, "")
+    step = step_count(step)
+    lr = nonneg(lr, "lr")
+    lr_decay = nonneg(lr_decay, "lr_decay")
+    weight_decay = nonneg(weight_decay, "weight_decay")
+    eps = positive(eps, "eps")
+    maximize = flag(maximize, "maximize")
+    disjoint(param=param, grad=grad, state_sum=state_sum)
     _core.adagrad_update(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps, maximize)
 
 
@@ -499,16 +389,16 @@ def adadelta_update(param, grad, square_avg, acc_delta, *, lr=1.0, rho=0.9, eps=
         u = rho * u + (1 - rho) * delta * delta
         theta = theta - gamma * delta
     """
-    param = _param(param)
-    grad = _grad(grad, param)
-    square_avg = _state(square_avg, "square_avg", param, "")
-    acc_delta = _state(acc_delta, "acc_delta", param, "")
-    lr = _nonneg(lr, "lr")
-    rho = _unit(rho, "rho")
-    eps = _positive(eps, "eps")
-    weight_decay = _nonneg(weight_decay, "weight_decay")
-    maximize = _flag(maximize, "maximize")
-    _disjoint(param=param, grad=grad, square_avg=square_avg, acc_delta=acc_delta)
+    param = param_array(param)
+    grad = grad_like(grad, param)
+    square_avg = state(square_avg, "square_avg", param, "")
+    acc_delta = state(acc_delta, "acc_delta", param, "")
+    lr = nonneg(lr, "lr")
+    rho = unit(rho, "rho")
+    eps = positive(eps, "eps")
+    weight_decay = nonneg(weight_decay, "weight_decay")
+    maximize = flag(maximize, "maximize")
+    disjoint(param=param, grad=grad, square_avg=square_avg, acc_delta=acc_delta)
     _core.adadelta_update(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize)
 
 
@@ -553,18 +443,18 @@ def adamax_update(param, grad, exp_avg, exp_inf, step, *, lr=2e-3, beta1=0.9, be
         u = max(beta2 * u, |g| + eps)
         theta = theta - gamma / (1 - beta1**t) * m / u
     """
-    param = _param(param)
-    grad = _grad(grad, param)
-    exp_avg = _state(exp_avg, "exp_avg", param, "")
-    exp_inf = _state(exp_inf, "exp_inf", param, "")
-    step = _step(step)
-    lr = _nonneg(lr, "lr")
-    beta1 = _beta(beta1, "beta1")
-    beta2 = _beta(beta2, "beta2")
-    eps = _positive(eps, "eps")
-    weight_decay = _nonneg(weight_decay, "weight_decay")
-    maximize = _flag(maximize, "maximize")
-    _disjoint(param=param, grad=grad, exp_avg=exp_avg, exp_inf=exp_inf)
+    param = param_array(param)
+    grad = grad_like(grad, param)
+    exp_avg = state(exp_avg, "exp_avg", param, "")
+    exp_inf = state(exp_inf, "exp_inf", param, "")
+    step = step_count(step)
+    lr = nonneg(lr, "lr")
+    beta1 = beta(beta1, "beta1")
+    beta2 = beta(beta2, "beta2")
+    eps = positive(eps, "eps")
+    weight_decay = nonneg(weight_decay, "weight_decay")
+    maximize = flag(maximize, "maximize")
+    disjoint(param=param, grad=grad, exp_avg=exp_avg, exp_inf=exp_inf)
     _core.adamax_update(param, grad, exp_avg, exp_inf, step, lr, beta1, beta2, eps, weight_decay, maximize)
 
 
@@ -632,155 +522,21 @@ def nadam_update(param, grad, exp_avg, exp_avg_sq, step, mu_product, *, lr=2e-3,
     float32 tensor unless the default dtype is float64, so its values can differ in the
     last bits).
     """
-    param = _param(param)
-    grad = _grad(grad, param)
-    exp_avg = _state(exp_avg, "exp_avg", param, "")
-    exp_avg_sq = _state(exp_avg_sq, "exp_avg_sq", param, "")
-    step = _step(step)
+    param = param_array(param)
+    grad = grad_like(grad, param)
+    exp_avg = state(exp_avg, "exp_avg", param, "")
+    exp_avg_sq = state(exp_avg_sq, "exp_avg_sq", param, "")
+    step = step_count(step)
     mu_product = check_scalar(mu_product, "mu_product", low=0.0, low_inclusive=False, high=1.0)
-    lr = _nonneg(lr, "lr")
-    beta1 = _beta(beta1, "beta1")
-    beta2 = _beta(beta2, "beta2")
-    eps = _positive(eps, "eps")
-    weight_decay = _nonneg(weight_decay, "weight_decay")
-    momentum_decay = _nonneg(momentum_decay, "momentum_decay")
-    decoupled_weight_decay = _flag(decoupled_weight_decay, "decoupled_weight_decay")
-    maximize = _flag(maximize, "maximize")
-    _disjoint(param=param, grad=grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq)
+    lr = nonneg(lr, "lr")
+    beta1 = beta(beta1, "beta1")
+    beta2 = beta(beta2, "beta2")
+    eps = positive(eps, "eps")
+    weight_decay = nonneg(weight_decay, "weight_decay")
+    momentum_decay = nonneg(momentum_decay, "momentum_decay")
+    decoupled_weight_decay = flag(decoupled_weight_decay, "decoupled_weight_decay")
+    maximize = flag(maximize, "maximize")
+    disjoint(param=param, grad=grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq)
     _core.nadam_update(param, grad, exp_avg, exp_avg_sq, step, mu_product, lr, beta1, beta2, eps, weight_decay,
                        momentum_decay, decoupled_weight_decay, maximize)
     return mu_product * _nadam_mu(step, beta1, momentum_decay)
-
-
-# ------------------------------------------------------------------ clipping
-
-
-def _clip_target(a, name):
-    _ndarray(a, name)
-    if a.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"{name}: expected dtype float32 or float64, got {describe(a)}")
-    _writable_contiguous(a, name)
-    return a
-
-
-def _array_list(arrays, name):
-    if isinstance(arrays, np.ndarray):
-        return [arrays]
-    try:
-        out = list(arrays)
-    except TypeError:
-        raise TypeError(f"{name}: expected an array or a sequence of arrays, got {type(arrays).__name__}") from None
-    if not out:
-        raise ValueError(f"{name}: expected at least one array")
-    return out
-
-
-def clip_by_value_(grad, clipvalue):
-    """Clip every element of ``grad`` to ``[-clipvalue, clipvalue]``, in place.
-
-    Like ``torch.nn.utils.clip_grad_value_`` and Keras' ``clipvalue``.
-
-    Parameters
-    ----------
-    grad : ndarray, float32 or float64
-        C-contiguous, writable.
-    clipvalue : float
-        Bound ``c >= 0``.
-
-    Returns
-    -------
-    None
-
-    Notes
-    -----
-    ``grad = min(max(grad, -c), c)`` element-wise; NaN stays NaN.
-    """
-    grad = _clip_target(grad, "grad")
-    c = _nonneg(clipvalue, "clipvalue")
-    _core.clip_by_value(grad, -c, c)
-
-
-def global_norm(*arrays):
-    """Euclidean norm of all elements of all arrays, ``sqrt(sum_i sum_j a_i[j]**2)``.
-
-    Parameters
-    ----------
-    *arrays : array_like
-        One or more non-empty arrays (or a single list of them). float32 and float64 are
-        read as they are; other real dtypes are converted to float64.
-
-    Returns
-    -------
-    float
-        The norm, accumulated in float64.
-
-    Notes
-    -----
-    Deterministic: each array is cut into fixed blocks of 4096 elements whose sums of
-    squares are computed independently (in parallel, float64 accumulators), then the block
-    sums are added in order on one thread. The result is bitwise the same at any thread
-    count. torch's ``clip_grad_norm_`` computes the norm in the gradients' dtype, so for
-    float32 it can differ in the last bits.
-    """
-    if len(arrays) == 1 and isinstance(arrays[0], (list, tuple)):
-        arrays = tuple(arrays[0])
-    if not arrays:
-        raise ValueError("arrays: expected at least one array")
-    conv = []
-    for i, a in enumerate(arrays):
-        name = f"arrays[{i}]"
-        a = as_array(a, name)
-        if a.size == 0:
-            raise ValueError(f"{name}: empty arrays are not supported, got {describe(a)}")
-        if a.dtype not in _FLOAT_DTYPES:
-            a = a.astype(np.float64)
-        conv.append(np.ascontiguousarray(a))
-    return _core.global_norm(conv)
-
-
-def clip_by_global_norm_(arrays, max_norm, *, error_if_nonfinite=False):
-    """Scale ``arrays`` in place so that their global norm is at most ``max_norm``.
-
-    Like ``torch.nn.utils.clip_grad_norm_`` (2-norm) and Keras' ``global_clipnorm``.
-
-    Parameters
-    ----------
-    arrays : ndarray or sequence of ndarray
-        float32 / float64, C-contiguous, writable, non-empty, not sharing memory.
-    max_norm : float
-        ``max_norm >= 0``.
-    error_if_nonfinite : bool
-        Raise ValueError (before changing anything) when the norm is NaN or infinite.
-
-    Returns
-    -------
-    float
-        The global norm before clipping (see :func:`global_norm`).
-
-    Notes
-    -----
-    ::
-
-        norm = sqrt(sum of squares of all elements)      (float64, deterministic)
-        coef = max_norm / (norm + 1e-6)
-        if not coef >= 1:  a = a * coef   for every array (coef cast to its dtype)
-
-    As in torch a NaN norm gives a NaN coefficient (so the arrays become NaN) unless
-    ``error_if_nonfinite=True``.
-    """
-    arrays = _array_list(arrays, "arrays")
-    for i, a in enumerate(arrays):
-        _clip_target(a, f"arrays[{i}]")
-    for i in range(len(arrays)):
-        for j in range(i + 1, len(arrays)):
-            if np.may_share_memory(arrays[i], arrays[j]):
-                raise ValueError(f"arrays[{i}] and arrays[{j}] share memory: each array must be a separate buffer")
-    max_norm = _nonneg(max_norm, "max_norm")
-    error_if_nonfinite = _flag(error_if_nonfinite, "error_if_nonfinite")
-    norm = _core.global_norm(arrays)
-    if error_if_nonfinite and not math.isfinite(norm):
-        raise ValueError(f"the total norm of the gradients is non-finite ({norm}), so it cannot be clipped")
-    coef = max_norm / (norm + 1e-6)
-    if not coef >= 1.0:
-        _core.scale_arrays(arrays, coef)
-    return norm

@@ -4,14 +4,12 @@ float32 stays float32 and float64 stays float64; see :mod:`fastnn._validate` for
 rules on other dtypes. Large inputs run multithreaded with the GIL released.
 """
 from fastnn._ops_linalg import linear, matmul
+from fastnn._ops_clip import clip_by_global_norm_, clip_by_value_, global_norm
 from fastnn._ops_optim import (
     adadelta_update,
     adagrad_update,
     adam_update,
     adamax_update,
-    clip_by_global_norm_,
-    clip_by_value_,
-    global_norm,
     momentum_update,
     nadam_update,
     rmsprop_update,
