@@ -1,4 +1,4 @@
-"""Fused in-place optimizer updates and gradient clipping.
+"""Fused in-place optimizer updates (the rules of torch.optim; clipping is in _ops_clip).
 
 Each ``*_update`` function is one native pass over the arrays: it reads ``param``,
 ``grad`` and the optimizer state and writes ``param`` and the state in place, with the
@@ -12,7 +12,6 @@ of another dtype would not be updated in place). ``grad`` has that shape and dty
 it may have any layout (non-contiguous gradients are copied once). No two arrays may
 share memory.
 """
-
 from fastnn import _core
 from fastnn._optim_checks import (
     beta,
