@@ -46,3 +46,140 @@ def gemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     if c is not None and beta != 0.0:
         r = r + beta * np.asarray(c, np.float64)
     return r
+
+
+# ---------------------------------------------------------------- optimizers
+#
+# torch.optim's update rules (the single-tensor implementations), one step each, written
+# functionally in float64: every function takes the parameters, the gradient and the state
+# and returns the new parameters and the new state (nothing is modified in place).
+
+
+def _f64(*arrays):
+    return [None if a is None else np.asarray(a, np.float64).copy() for a in arrays]
+
+
+def sgd_step(p, g, buf, *, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
+             maximize=False, first_step=False):
+    """torch.optim.SGD; returns (p, buf). ``first_step``: torch's buffer does not exist yet."""
+    p, g, buf = _f64(p, g, buf)
+    d = -g if maximize else g
+    if weight_decay != 0:
+        d = d + weight_decay * p
+    if momentum != 0:
+        if first_step:
+            buf = d.copy()
+        else:
+            buf = momentum * buf + (1 - dampening) * d
+        d = d + momentum * buf if nesterov else buf
+    return p - lr * d, buf
+
+
+def adam_step(p, g, m, v, vmax, t, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+              decoupled_weight_decay=False, amsgrad=False, maximize=False):
+    """torch.optim.Adam / AdamW; returns (p, m, v, vmax)."""
+    p, g, m, v, vmax = _f64(p, g, m, v, vmax)
+    g = -g if maximize else g
+    if decoupled_weight_decay:
+        p = p * (1 - lr * weight_decay)
+    elif weight_decay != 0:
+        g = g + weight_decay * p
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    bc1 = 1 - beta1 ** t
+    bc2 = 1 - beta2 ** t
+    if amsgrad:
+        vmax = np.maximum(vmax, v)
+        denom = np.sqrt(vmax) / np.sqrt(bc2) + eps
+    else:
+        denom = np.sqrt(v) / np.sqrt(bc2) + eps
+    return p - (lr / bc1) * m / denom, m, v, vmax
+
+
+def rmsprop_step(p, g, sq, buf, gavg, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, maximize=False):
+    """torch.optim.RMSprop; returns (p, square_avg, momentum_buffer, grad_avg)."""
+    p, g, sq, buf, gavg = _f64(p, g, sq, buf, gavg)
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    sq = alpha * sq + (1 - alpha) * g * g
+    if centered:
+        gavg = alpha * gavg + (1 - alpha) * g
+        avg = np.sqrt(sq - gavg * gavg) + eps
+    else:
+        avg = np.sqrt(sq) + eps
+    if momentum > 0:
+        buf = momentum * buf + g / avg
+        p = p - lr * buf
+    else:
+        p = p - lr * g / avg
+    return p, sq, buf, gavg
+
+
+def adagrad_step(p, g, s, t, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
+    """torch.optim.Adagrad; returns (p, state_sum)."""
+    p, g, s = _f64(p, g, s)
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    clr = lr / (1 + (t - 1) * lr_decay)
+    s = s + g * g
+    return p - clr * g / (np.sqrt(s) + eps), s
+
+
+def adadelta_step(p, g, sq, acc, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    """torch.optim.Adadelta; returns (p, square_avg, acc_delta)."""
+    p, g, sq, acc = _f64(p, g, sq, acc)
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    sq = rho * sq + (1 - rho) * g * g
+    delta = np.sqrt(acc + eps) / np.sqrt(sq + eps) * g
+    acc = rho * acc + (1 - rho) * delta * delta
+    return p - lr * delta, sq, acc
+
+
+def adamax_step(p, g, m, u, t, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, maximize=False):
+    """torch.optim.Adamax; returns (p, exp_avg, exp_inf)."""
+    p, g, m, u = _f64(p, g, m, u)
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    m = beta1 * m + (1 - beta1) * g
+    u = np.maximum(beta2 * u, np.abs(g) + eps)
+    return p - lr / (1 - beta1 ** t) * m / u, m, u
+
+
+def nadam_step(p, g, m, v, t, mu_product, *, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+               momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+    """torch.optim.NAdam; returns (p, exp_avg, exp_avg_sq, mu_product after this step)."""
+    p, g, m, v = _f64(p, g, m, v)
+    g = -g if maximize else g
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    mu_product = mu_product * mu
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    denom = np.sqrt(v / (1 - beta2 ** t)) + eps
+    p = p - lr * (1 - mu) / (1 - mu_product) * g / denom
+    p = p - lr * mu_next / (1 - mu_product * mu_next) * m / denom
+    return p, m, v, mu_product
+
+
+def global_norm(*arrays):
+    """sqrt of the sum of squares of all elements, in float64."""
+    return float(np.sqrt(sum(np.sum(np.asarray(a, np.float64) ** 2) for a in arrays)))
+
+
+def clip_by_global_norm(arrays, max_norm):
+    """torch.nn.utils.clip_grad_norm_; returns (clipped copies in float64, total norm)."""
+    norm = global_norm(*arrays)
+    coef = max_norm / (norm + 1e-6)
+    scale = min(coef, 1.0)
+    return [np.asarray(a, np.float64) * scale for a in arrays], norm
