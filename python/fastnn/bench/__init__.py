@@ -2,13 +2,14 @@
 
 ``run_kernels`` runs the kernel suite (see :mod:`fastnn.bench.kernels`): every case is
 validated against a float64 NumPy reference, then fastnn and its peers (NumPy always,
-PyTorch on request when importable) are timed in alternation in the same run; a table is
+PyTorch on request when importable) are timed one after the other in the same run; a table is
 printed and, on request, a JSON document written.
 """
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 
 PEERS = ("numpy", "torch")
 
@@ -62,7 +63,7 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
     """
     from fastnn.bench import _env, report
     from fastnn.bench._case import run_cases
-    from fastnn.bench._timing import DEFAULT, QUICK, Schedule
+    from fastnn.bench._timing import DEFAULT, QUICK
     from fastnn.bench.kernels import all_cases
 
     out = file or sys.stdout
@@ -74,8 +75,8 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
     run_peers = tuple(p for p in peers if p != "torch" or torch is not None)
     schedule = QUICK if quick else DEFAULT
     if repeats is not None:
-        schedule = Schedule(schedule.warmup, int(repeats), max(schedule.max_repeats, int(repeats)),
-                            schedule.min_time)
+        schedule = replace(schedule, min_repeats=int(repeats),
+                           max_repeats=max(schedule.max_repeats, int(repeats)))
     cases = [c for c in all_cases(quick) if c.matches(_patterns(filter))]
 
     settings = _env.ThreadSettings(threads, torch)
@@ -90,7 +91,8 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
             "suite": "kernels", "quick": bool(quick), "filter": filter, "threads": threads,
             "peers": list(run_peers), "requested_peers": list(peers),
             "schedule": {"warmup": schedule.warmup, "min_repeats": schedule.min_repeats,
-                         "max_repeats": schedule.max_repeats, "min_time_s": schedule.min_time},
+                         "max_repeats": schedule.max_repeats, "min_time_s": schedule.min_time,
+                         "settle_s": schedule.settle},
             "notes": notes,
         }
         for line in report.header_lines(env, options):

@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from fastnn.bench._timing import Check, Schedule, time_interleaved
+from fastnn.bench._timing import Check, Schedule, time_blocks
 
 
 @dataclass
@@ -149,9 +149,9 @@ def run_case(case: Case, *, peers: tuple, schedule: Schedule, apply_targets: boo
                 rec["status"], rec["reason"] = "invalid", f"fastnn: {chk.detail}"
         if "fastnn" not in valid:
             return rec
-        # 2. time the valid sides in alternation
+        # 2. time the valid sides, one block each
         try:
-            timings = time_interleaved(valid, schedule.capped(case.min_repeats))
+            timings = time_blocks(valid, schedule.capped(case.min_repeats))
         except Exception as exc:  # noqa: BLE001
             rec["status"], rec["reason"] = "error", f"timing: {_short(exc)}"
             rec["traceback"] = traceback.format_exc()

@@ -29,6 +29,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+def load_average():
+    """1, 5 and 15 minute load averages (None where the OS does not tell)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
 def fastnn_config() -> dict:
     """``fastnn.show_config()`` without printing."""
     return dict(fastnn.show_config(file=io.StringIO()))
@@ -151,6 +159,7 @@ def environment(torch=None, requested_peers=()) -> dict:
         },
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
+        "load_average": load_average(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "numpy": {

@@ -2,10 +2,13 @@
 
 The rule for every case is *validate, then time*: each side (fastnn and its peers) runs
 once on the case's inputs and its result is compared with a float64 NumPy reference; only
-sides that pass are timed. Timing then runs warm-up calls, followed by repeats that
-alternate between the sides (fastnn, numpy, torch, fastnn, ...) so that all of them see
-the same machine load, which matters on a shared or busy machine. The reported figure is
-the median; the minimum is kept as well.
+sides that pass are timed. Each side is then timed in its own block: a short pause (so
+that the previous library's worker threads, which keep spinning for a while after a call,
+e.g. OpenBLAS for up to ~0.1 s, have gone to sleep and do not steal cores from this one),
+warm-up calls, then repeats. The reported figure is the median; the minimum is kept too.
+
+Alternating single calls between libraries was tried and rejected: on a 2-core machine
+each call then competes with the other library's still-spinning threads.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import gc
 import math
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -45,29 +48,30 @@ class Timing:
 class Schedule:
     """How many times to run each side.
 
-    ``warmup`` untimed calls per side, then at least ``min_repeats`` timed rounds; more
-    rounds run while the time spent in all sides together is below ``min_time`` seconds
-    per side, up to ``max_repeats``.
+    Per side: sleep ``settle`` seconds, run ``warmup`` untimed calls, then at least
+    ``min_repeats`` timed calls; more run while that side's timed total is below
+    ``min_time`` seconds, up to ``max_repeats``.
     """
 
     warmup: int = 1
     min_repeats: int = 5
     max_repeats: int = 50
     min_time: float = 0.4
+    settle: float = 0.12
 
     def capped(self, min_repeats=None) -> "Schedule":
         """A copy whose minimum repeat count is at most ``min_repeats`` (for big cases)."""
         if min_repeats is None or min_repeats >= self.min_repeats:
             return self
-        return Schedule(self.warmup, max(1, min_repeats), self.max_repeats, self.min_time)
+        return replace(self, min_repeats=max(1, min_repeats))
 
 
-QUICK = Schedule(warmup=1, min_repeats=1, max_repeats=1, min_time=0.0)
+QUICK = Schedule(warmup=1, min_repeats=1, max_repeats=1, min_time=0.0, settle=0.0)
 DEFAULT = Schedule()
 
 
-def time_interleaved(fns: dict, schedule: Schedule) -> dict:
-    """Time several zero-argument callables in alternation.
+def time_blocks(fns: dict, schedule: Schedule) -> dict:
+    """Time several zero-argument callables, one block per callable, in order.
 
     Parameters
     ----------
@@ -79,26 +83,26 @@ def time_interleaved(fns: dict, schedule: Schedule) -> dict:
     -------
     dict of str -> Timing
     """
-    out = {name: Timing() for name in fns}
-    if not fns:
-        return out
+    out = {}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(schedule.warmup):
-            for fn in fns.values():
+        for name, fn in fns.items():
+            if schedule.settle > 0:
+                time.sleep(schedule.settle)
+            for _ in range(schedule.warmup):
                 fn()
-        rounds = 0
-        spent = 0.0
-        budget = schedule.min_time * len(fns)
-        while rounds < schedule.min_repeats or (spent < budget and rounds < schedule.max_repeats):
-            for name, fn in fns.items():
+            timing = Timing()
+            spent = 0.0
+            while len(timing.times) < schedule.min_repeats or (
+                spent < schedule.min_time and len(timing.times) < schedule.max_repeats
+            ):
                 t0 = time.perf_counter()
                 fn()
                 dt = time.perf_counter() - t0
-                out[name].times.append(dt)
+                timing.times.append(dt)
                 spent += dt
-            rounds += 1
+            out[name] = timing
     finally:
         if gc_was_enabled:
             gc.enable()

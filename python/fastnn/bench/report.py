@@ -37,6 +37,11 @@ def header_lines(env: dict, options: dict) -> list:
         f"  CPU         : {env['cpu']} ({env['cores']} logical CPUs)",
         f"  numpy       : {npy['version']}, BLAS: {blas['name']} {blas.get('version', '')}".rstrip(),
     ]
+    load = env.get("load_average")
+    if load:
+        busy = load[0] > 0.5
+        lines.append(f"  load avg    : {load[0]:.2f} (1 min) before the run"
+                     + (": other processes are running, figures are noisy" if busy else ""))
     torch = env.get("torch")
     if torch is None:
         lines.append("  torch       : not requested (--peers numpy,torch)")
@@ -58,7 +63,7 @@ def table_header(peers) -> list:
     cols = [f"{'case':<{NAME_W}}", f"{'unit':<7}", f"{'fastnn':>8}"]
     for p in _peers_shown(peers):
         cols += [f"{p:>8}", f"{'x ' + p:>7}"]
-    cols += [f"{'fastnn ms':>10}", f"{'target':<24}", "result"]
+    cols += [f"{'ms med/min':>15}", f"{'target':<24}", "result"]
     line = "  ".join(cols)
     return [line, "-" * len(line)]
 
@@ -71,6 +76,11 @@ def _num(v, width=8) -> str:
     if v >= 100:
         return f"{v:>{width}.1f}"
     return f"{v:>{width}.2f}"
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1e3
+    return f"{ms:.3f}" if ms < 10 else f"{ms:.2f}" if ms < 100 else f"{ms:.1f}"
 
 
 def format_row(rec: dict, peers) -> str:
@@ -87,8 +97,8 @@ def format_row(rec: dict, peers) -> str:
         ratio = rec["ratio"].get(p)
         cols.append(_num(rate))
         cols.append(f"{ratio:>6.2f}x" if ratio is not None else f"{'-':>7}")
-    ms = rec["timing"]["fastnn"]["median_s"] * 1e3
-    cols.append(f"{ms:>10.3f}" if ms < 100 else f"{ms:>10.1f}")
+    t = rec["timing"]["fastnn"]
+    cols.append(f"{_ms(t['median_s']) + '/' + _ms(t['min_s']):>15}")
     tgt = rec.get("target")
     if tgt is None:
         cols += [f"{'':<24}", ""]
