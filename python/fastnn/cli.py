@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--filter", metavar="SUBSTR",
                    help="run only cases whose group or name contains SUBSTR (comma = or)")
     k.add_argument("--repeats", metavar="N", type=_positive_int,
-                   help="minimum timed repeats per case (default 5, big GEMMs 3)")
+                   help="minimum timed repeats per side (default 5; 3 for big GEMMs and slow "
+                        "sides)")
     k.add_argument("--list", action="store_true", help="list the cases and exit")
     return parser
 

@@ -48,7 +48,8 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
         Subset of ``("numpy", "torch")``. NumPy is always measured (it is the reference
         for ratios and targets); torch is skipped with a note when not importable.
     repeats : int, optional
-        Minimum timed repeats per case (default 5; big GEMMs use at most 3).
+        Minimum timed repeats per side (default 5, or 3 for big GEMMs and for sides whose
+        calls add up to more than 1 s; with ``repeats`` given it is always honoured).
     json_path : str, optional
         Also write the report as JSON to this path.
     file : text stream, optional
@@ -75,7 +76,7 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
     run_peers = tuple(p for p in peers if p != "torch" or torch is not None)
     schedule = QUICK if quick else DEFAULT
     if repeats is not None:
-        schedule = replace(schedule, min_repeats=int(repeats),
+        schedule = replace(schedule, min_repeats=int(repeats), max_time=float("inf"),
                            max_repeats=max(schedule.max_repeats, int(repeats)))
     cases = [c for c in all_cases(quick) if c.matches(_patterns(filter))]
 
@@ -92,7 +93,8 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
             "peers": list(run_peers), "requested_peers": list(peers),
             "schedule": {"warmup": schedule.warmup, "min_repeats": schedule.min_repeats,
                          "max_repeats": schedule.max_repeats, "min_time_s": schedule.min_time,
-                         "settle_s": schedule.settle},
+                         "settle_s": schedule.settle,
+                         "max_time_s": schedule.max_time if schedule.max_time != float("inf") else None},
             "notes": notes,
         }
         for line in report.header_lines(env, options):

@@ -112,6 +112,7 @@ def run_case(case: Case, *, peers: tuple, schedule: Schedule, apply_targets: boo
         "timing": {},
         "rate": {},
         "ratio": {},
+        "ratio_best": {},
         "target": None,
     }
     if case.target is not None:
@@ -163,6 +164,7 @@ def run_case(case: Case, *, peers: tuple, schedule: Schedule, apply_targets: boo
         for name in timings:
             if name != "fastnn":
                 rec["ratio"][name] = timings[name].median / timings["fastnn"].median
+                rec["ratio_best"][name] = timings[name].min / timings["fastnn"].min
         if case.target is not None and apply_targets:
             status, why = case.target.evaluate(rec["rate"].get("fastnn"), rec["ratio"].get("numpy"))
             rec["target"]["status"], rec["target"]["why"] = status, why

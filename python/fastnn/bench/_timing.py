@@ -50,14 +50,16 @@ class Schedule:
 
     Per side: sleep ``settle`` seconds, run ``warmup`` untimed calls, then at least
     ``min_repeats`` timed calls; more run while that side's timed total is below
-    ``min_time`` seconds, up to ``max_repeats``.
+    ``min_time`` seconds, up to ``max_repeats``. Slow sides stop early: once their timed
+    total exceeds ``max_time`` seconds, 3 repeats are enough.
     """
 
     warmup: int = 1
     min_repeats: int = 5
     max_repeats: int = 50
     min_time: float = 0.4
-    settle: float = 0.12
+    settle: float = 0.1
+    max_time: float = 1.0
 
     def capped(self, min_repeats=None) -> "Schedule":
         """A copy whose minimum repeat count is at most ``min_repeats`` (for big cases)."""
@@ -66,7 +68,7 @@ class Schedule:
         return replace(self, min_repeats=max(1, min_repeats))
 
 
-QUICK = Schedule(warmup=1, min_repeats=1, max_repeats=1, min_time=0.0, settle=0.0)
+QUICK = Schedule(warmup=1, min_repeats=1, max_repeats=1, min_time=0.0, settle=0.0, max_time=0.0)
 DEFAULT = Schedule()
 
 
@@ -94,9 +96,13 @@ def time_blocks(fns: dict, schedule: Schedule) -> dict:
                 fn()
             timing = Timing()
             spent = 0.0
-            while len(timing.times) < schedule.min_repeats or (
-                spent < schedule.min_time and len(timing.times) < schedule.max_repeats
-            ):
+            while True:
+                n = len(timing.times)
+                if n >= schedule.min_repeats:
+                    if spent >= schedule.min_time or n >= schedule.max_repeats:
+                        break
+                elif n >= min(3, schedule.min_repeats) and spent >= schedule.max_time:
+                    break
                 t0 = time.perf_counter()
                 fn()
                 dt = time.perf_counter() - t0
