@@ -84,8 +84,6 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
     try:
         env = _env.environment(torch, peers)
         notes = list(settings.notes)
-        if "torch" in peers and torch is None:
-            notes.append("torch not importable: torch columns skipped")
         if not quick:
             notes.append("fastnn uses its threads for element-wise ops; NumPy ufuncs are single-threaded")
         options = {
