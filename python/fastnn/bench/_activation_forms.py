@@ -38,7 +38,6 @@ try:  # optional: only for the erf-gelu NumPy peer and a full float64 reference
 except ImportError:  # pragma: no cover - depends on the environment
     _scipy_erf = None
 
-HAVE_ERF = _scipy_erf is not None
 # Without scipy the float64 erf reference runs math.erf element by element: validate on
 # this many leading elements only.
 ERF_SUBSET = 1 << 15
@@ -49,6 +48,11 @@ def fastnn_call(name: str):
     if name == "gelu_tanh":
         return "gelu", {"approximate": True}, "gelu_tanh"
     return name, {}, name
+
+
+def have_erf():
+    """Whether ``scipy.special.erf`` is available."""
+    return _scipy_erf is not None
 
 
 def _erf64(x):
@@ -180,9 +184,11 @@ NUMPY_BWD = {
     "softplus": lambda x, dy: dy / (1 + np.exp(-x)),
 }
 
-NUMPY_MISSING = {} if HAVE_ERF else {
-    "gelu": "numpy peer needs scipy.special.erf (SciPy not installed)",
-}
+def numpy_missing(name):
+    """Why the NumPy peer of ``name`` cannot run here, or None."""
+    if name == "gelu" and _scipy_erf is None:
+        return "numpy peer needs scipy.special.erf (SciPy not installed)"
+    return None
 
 
 # ---------------------------------------------------------------- PyTorch peer

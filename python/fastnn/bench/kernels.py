@@ -209,7 +209,7 @@ def _act_build(name, backward, n):
         if fn is None:
             return Built(missing={"fastnn": _missing(fwd_attr if not backward else "activation_grad")})
         x, dy = _act_inputs(n)
-        sub = None if A.HAVE_ERF or name != "gelu" else A.ERF_SUBSET
+        sub = None if A.have_erf() or name != "gelu" else A.ERF_SUBSET
         if backward:
             check = _act_check(A.REF_BWD[name], (x, dy), sub)
             fastnn_run = lambda: fn(grad_name, x, dy)  # noqa: E731
@@ -225,8 +225,8 @@ def _act_build(name, backward, n):
             return Side(run, lambda: check(run()))
 
         built = Built({"fastnn": side(fastnn_run)})
-        if name in A.NUMPY_MISSING:
-            built.missing["numpy"] = A.NUMPY_MISSING[name]
+        if A.numpy_missing(name):
+            built.missing["numpy"] = A.numpy_missing(name)
         else:
             built.sides["numpy"] = side(numpy_run)
         torch = _torch(peers)
