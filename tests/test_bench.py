@@ -44,9 +44,9 @@ def _grad_np(name, x, dy):
     return A.NUMPY_BWD[name](x, dy)
 
 
-def _softmax_np(x, axis=-1):
+def _softmax_np(x, axis=-1, *, out=None):
     e = np.exp(x - x.max(axis, keepdims=True))
-    return e / e.sum(axis, keepdims=True)
+    return np.divide(e, e.sum(axis, keepdims=True), out=out)
 
 
 def _adam_np(p, g, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -63,14 +63,19 @@ def _sgd_np(p, g, buf, lr=0.01, momentum=0.9):
     p -= lr * buf
 
 
+def _relu_np(x, *, out=None):
+    return np.maximum(x, 0, out=out)
+
+
 @pytest.fixture
 def stand_in_ops(monkeypatch):
     """NumPy stand-ins for every op the suite calls, so each case path runs whether or not
-    the native ops exist in this build."""
+    the native ops exist in this build (relu and softmax take out=, the others do not)."""
     for name in A.NAMES:
-        if name not in ("gelu", "gelu_tanh"):
+        if name not in ("gelu", "gelu_tanh", "relu"):
             monkeypatch.setattr(fastnn.ops, name, (lambda n: lambda x: A.NUMPY_FWD[n](x))(name),
                                 raising=False)
+    monkeypatch.setattr(fastnn.ops, "relu", _relu_np, raising=False)
     monkeypatch.setattr(fastnn.ops, "gelu", _gelu_np, raising=False)
     monkeypatch.setattr(fastnn.ops, "activation_grad", _grad_np, raising=False)
     monkeypatch.setattr(fastnn.ops, "softmax", _softmax_np, raising=False)
@@ -135,6 +140,28 @@ def test_quick_run_every_case_path(tmp_path, stand_in_ops, capsys):
         assert c["unit"] in ("GFLOP/s", "GB/s")
     if not A.have_erf():
         assert "skipped" in by_name["gelu fwd 64K"]["validation"]["numpy"]
+    # the informational out= side: timed where the op takes out=, never a ratio
+    for nm in ("relu fwd 64K", "softmax 64x100"):
+        assert by_name[nm]["validation"]["fastnn_out"]["ok"] is True
+        assert by_name[nm]["rate"]["fastnn_out"] > 0
+        assert "fastnn_out" not in by_name[nm]["ratio"]
+    assert by_name["elu fwd 64K"]["validation"]["fastnn_out"]["skipped"] == "no out= parameter"
+    assert "fastnn_out" not in by_name["elu fwd 64K"]["rate"]
+    assert "fastnn_out skipped" not in out
+
+
+def test_out_side_that_ignores_out_is_flagged(tmp_path, stand_in_ops, monkeypatch, capsys):
+    def relu_ignoring_out(x, *, out=None):
+        return np.maximum(x, 0)
+
+    monkeypatch.setattr(fastnn.ops, "relu", relu_ignoring_out)
+    rc, doc = _run_quick(tmp_path, "--filter", "relu fwd")
+    assert rc == 1   # a wrong fastnn result is a bug, out= or not
+    case = doc["cases"][0]
+    assert case["status"] == "invalid"
+    assert case["validation"]["fastnn"]["ok"] is True
+    assert case["validation"]["fastnn_out"]["ok"] is False
+    assert "INVALID: fastnn out=" in capsys.readouterr().out
 
 
 def test_gelu_without_scipy(tmp_path, stand_in_ops, monkeypatch, capsys):

@@ -11,6 +11,11 @@ import numpy as np
 from fastnn.bench._timing import Check, Schedule, time_blocks
 
 
+# Informational extra side: fastnn writing into a preallocated out= (element-wise ops,
+# softmax). Never a peer: not used for ratios or targets.
+OUT_SIDE = "fastnn_out"
+
+
 @dataclass
 class Side:
     """One implementation of a case: ``run()`` does the work once (what is timed);
@@ -97,8 +102,9 @@ def _short(exc: BaseException) -> str:
 def run_case(case: Case, *, peers: tuple, schedule: Schedule, apply_targets: bool) -> dict:
     """Build, validate and time one case; return its JSON-ready record.
 
-    ``status`` is "ok", "n/a" (fastnn's function is not available), "invalid" (fastnn's
-    result failed validation) or "error" (building or running raised).
+    ``status`` is "ok", "n/a" (fastnn's function is not available), "invalid" (a fastnn
+    result, with or without ``out=``, failed validation) or "error" (building or running
+    raised). Peers that fail validation are left out of the timing and noted.
     """
     rec = {
         "name": case.name,
@@ -139,16 +145,18 @@ def run_case(case: Case, *, peers: tuple, schedule: Schedule, apply_targets: boo
                 chk = side.validate()
             except Exception as exc:  # noqa: BLE001
                 rec["validation"][name] = {"ok": False, "detail": _short(exc)}
-                if name == "fastnn":
-                    rec["status"], rec["reason"] = "error", f"fastnn: {_short(exc)}"
+                if name.startswith("fastnn") and rec["status"] == "ok":
+                    label = "fastnn" if name == "fastnn" else "fastnn out="
+                    rec["status"], rec["reason"] = "error", f"{label}: {_short(exc)}"
                     rec["traceback"] = traceback.format_exc()
                 continue
             rec["validation"][name] = chk.as_dict()
             if chk.ok:
                 valid[name] = side.run
-            elif name == "fastnn":
-                rec["status"], rec["reason"] = "invalid", f"fastnn: {chk.detail}"
-        if "fastnn" not in valid:
+            elif name.startswith("fastnn") and rec["status"] == "ok":
+                label = "fastnn" if name == "fastnn" else "fastnn out="
+                rec["status"], rec["reason"] = "invalid", f"{label}: {chk.detail}"
+        if rec["status"] != "ok":
             return rec
         # 2. time the valid sides, one block each
         try:
@@ -162,7 +170,7 @@ def run_case(case: Case, *, peers: tuple, schedule: Schedule, apply_targets: boo
             rec["rate"][name] = _rate(case.work, t.median)
             rec["timing"][name]["rate_best"] = _rate(case.work, t.min)
         for name in timings:
-            if name != "fastnn":
+            if not name.startswith("fastnn"):
                 rec["ratio"][name] = timings[name].median / timings["fastnn"].median
                 rec["ratio_best"][name] = timings[name].min / timings["fastnn"].min
         if case.target is not None and apply_targets:

@@ -14,18 +14,23 @@ Cases (full sizes; ``quick=True`` shrinks them to tiny sizes for tests):
   backward-data ``dY @ W.T`` (NT, ``trans_b=True``), weight gradient ``X.T @ dY`` (TN,
   ``trans_a=True``); the NumPy peer uses ``.T`` views and ``out=``.
 - Each activation forward and backward on 8M float32 elements; GB/s counts bytes read and
-  written (forward 8 B/element, backward 12 B/element). Both sides allocate their result.
+  written (forward 8 B/element, backward 12 B/element). Both sides allocate their result;
+  fastnn is also timed writing into a preallocated ``out=`` (side "fastnn_out", for
+  information: it shows the kernel without the cost of fresh memory, and is not used for
+  ratios or targets).
 - softmax over rows of a 4096x1000 float32 matrix (8 B/element).
 - ``adam_update`` and ``sgd_update`` in place on 10M float32 parameters (28 and 20
   B/element: the state read and written).
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 import fastnn
 from fastnn.bench import _activation_forms as A
-from fastnn.bench._case import Built, Case, Side, Target
+from fastnn.bench._case import OUT_SIDE, Built, Case, Side, Target
 from fastnn.bench._timing import check_bound, check_close, combine
 
 SQUARES = (256, 512, 1024, 2048)
@@ -201,6 +206,27 @@ def _act_check(ref_fn, args32, sub):
     return check
 
 
+def _accepts_out(fn) -> bool:
+    try:
+        return "out" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+NO_OUT = "no out= parameter"
+
+
+def _out_side(run, o, check):
+    """The fastnn out= side: validation checks what landed in ``o``."""
+
+    def validate():
+        o.fill(np.nan)
+        run()
+        return check(o)
+
+    return Side(run, validate)
+
+
 def _act_build(name, backward, n):
     fwd_attr, fwd_kw, grad_name = A.fastnn_call(name)
 
@@ -210,14 +236,17 @@ def _act_build(name, backward, n):
             return Built(missing={"fastnn": _missing(fwd_attr if not backward else "activation_grad")})
         x, dy = _act_inputs(n)
         sub = None if A.have_erf() or name != "gelu" else A.ERF_SUBSET
+        o = np.empty_like(x)
         if backward:
             check = _act_check(A.REF_BWD[name], (x, dy), sub)
             fastnn_run = lambda: fn(grad_name, x, dy)  # noqa: E731
+            out_run = lambda: fn(grad_name, x, dy, out=o)  # noqa: E731
             np_fn = A.NUMPY_BWD[name]
             numpy_run = lambda: np_fn(x, dy)  # noqa: E731
         else:
             check = _act_check(A.REF_FWD[name], (x,), sub)
             fastnn_run = lambda: fn(x, **fwd_kw)  # noqa: E731
+            out_run = lambda: fn(x, out=o, **fwd_kw)  # noqa: E731
             np_fn = A.NUMPY_FWD[name]
             numpy_run = lambda: np_fn(x)  # noqa: E731
 
@@ -225,6 +254,10 @@ def _act_build(name, backward, n):
             return Side(run, lambda: check(run()))
 
         built = Built({"fastnn": side(fastnn_run)})
+        if _accepts_out(fn):
+            built.sides[OUT_SIDE] = _out_side(out_run, o, check)
+        else:
+            built.missing[OUT_SIDE] = NO_OUT
         if A.numpy_missing(name):
             built.missing["numpy"] = A.numpy_missing(name)
         else:
@@ -287,16 +320,20 @@ def _softmax_build(rows, cols):
             e = np.exp(x - x.max(1, keepdims=True))
             return e / e.sum(1, keepdims=True)
 
-        sides = {
-            "fastnn": Side(lambda: fn(x), lambda: check(fn(x))),
-            "numpy": Side(numpy_softmax, lambda: check(numpy_softmax())),
-        }
+        sides = {"fastnn": Side(lambda: fn(x), lambda: check(fn(x)))}
+        missing = {}
+        if _accepts_out(fn):
+            o = np.empty_like(x)
+            sides[OUT_SIDE] = _out_side(lambda: fn(x, out=o), o, check)
+        else:
+            missing[OUT_SIDE] = NO_OUT
+        sides["numpy"] = Side(numpy_softmax, lambda: check(numpy_softmax()))
         torch = _torch(peers)
         if torch is not None:
             tx = torch.from_numpy(x)
             run = lambda: torch.softmax(tx, dim=1).numpy()  # noqa: E731
             sides["torch"] = Side(run, lambda: check(run()))
-        return Built(sides)
+        return Built(sides, missing)
 
     return build
 

@@ -1,7 +1,8 @@
 """Benchmark reports: the printed table and the JSON document.
 
 The table streams one row per case as it finishes: rate of fastnn and of each peer in the
-case's unit (from the median time), the speed ratio fastnn/peer measured in the same run,
+case's unit (from the median time), fastnn's rate writing into a preallocated ``out=``
+where the case allocates its result (information only), the speed ratio fastnn/peer measured in the same run,
 fastnn's median time, and the target with pass/fail. The JSON document holds the same and
 more: every repeat's time, min and median, validation errors, the environment.
 """
@@ -11,6 +12,8 @@ import datetime
 import json
 import math
 import os
+
+from fastnn.bench._case import OUT_SIDE
 
 SCHEMA = "fastnn-bench-kernels/1"
 
@@ -60,7 +63,7 @@ def _peers_shown(peers) -> list:
 
 
 def table_header(peers) -> list:
-    cols = [f"{'case':<{NAME_W}}", f"{'unit':<7}", f"{'fastnn':>8}"]
+    cols = [f"{'case':<{NAME_W}}", f"{'unit':<7}", f"{'fastnn':>8}", f"{'(out=)':>8}"]
     for p in _peers_shown(peers):
         cols += [f"{p:>8}", f"{'x ' + p:>7}"]
     cols += [f"{'ms med/min':>15}", f"{'target':<24}", "result"]
@@ -91,7 +94,7 @@ def format_row(rec: dict, peers) -> str:
     if rec["status"] != "ok":
         label = {"n/a": "n/a", "invalid": "INVALID", "error": "ERROR"}[rec["status"]]
         return f"{head}  {label}: {rec['reason']}"
-    cols = [head, _num(rec["rate"].get("fastnn"))]
+    cols = [head, _num(rec["rate"].get("fastnn")), _num(rec["rate"].get(OUT_SIDE))]
     for p in _peers_shown(peers):
         rate = rec["rate"].get(p)
         ratio = rec["ratio"].get(p)
@@ -107,7 +110,7 @@ def format_row(rec: dict, peers) -> str:
         cols += [f"{tgt['text']:<24}", {"pass": "pass", "fail": "FAIL"}.get(status, status)]
     line = "  ".join(cols).rstrip()
     notes = [f"{p} skipped: {v['skipped']}" for p, v in rec["validation"].items()
-             if isinstance(v, dict) and v.get("skipped")]
+             if isinstance(v, dict) and v.get("skipped") and p != OUT_SIDE]
     notes += [f"{p} invalid: {v.get('detail', '')}" for p, v in rec["validation"].items()
               if p != "fastnn" and isinstance(v, dict) and v.get("ok") is False]
     if notes:
