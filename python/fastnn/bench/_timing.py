@@ -1,0 +1,184 @@
+"""Timing and validation helpers for the benchmark suites.
+
+The rule for every case is *validate, then time*: each side (fastnn and its peers) runs
+once on the case's inputs and its result is compared with a float64 NumPy reference; only
+sides that pass are timed. Each side is then timed in its own block: a short pause (so
+that the previous library's worker threads, which keep spinning for a while after a call,
+e.g. OpenBLAS for up to ~0.1 s, have gone to sleep and do not steal cores from this one),
+warm-up calls, then repeats. The reported figure is the median; the minimum is kept too.
+
+Alternating single calls between libraries was tried and rejected: on a 2-core machine
+each call then competes with the other library's still-spinning threads.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+
+@dataclass
+class Timing:
+    """Wall-clock times of one side of a case, in seconds."""
+
+    times: list = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def min(self) -> float:
+        return min(self.times)
+
+    def as_dict(self) -> dict:
+        return {
+            "median_s": self.median,
+            "min_s": self.min,
+            "repeats": len(self.times),
+            "times_s": list(self.times),
+        }
+
+
+@dataclass
+class Schedule:
+    """How many times to run each side.
+
+    Per side: sleep ``settle`` seconds, run ``warmup`` untimed calls, then at least
+    ``min_repeats`` timed calls; more run while that side's timed total is below
+    ``min_time`` seconds, up to ``max_repeats``. Slow sides stop early: once their timed
+    total exceeds ``max_time`` seconds, 3 repeats are enough.
+    """
+
+    warmup: int = 1
+    min_repeats: int = 5
+    max_repeats: int = 50
+    min_time: float = 0.4
+    settle: float = 0.1
+    max_time: float = 1.0
+
+    def capped(self, min_repeats=None) -> "Schedule":
+        """A copy whose minimum repeat count is at most ``min_repeats`` (for big cases)."""
+        if min_repeats is None or min_repeats >= self.min_repeats:
+            return self
+        return replace(self, min_repeats=max(1, min_repeats))
+
+
+QUICK = Schedule(warmup=1, min_repeats=1, max_repeats=1, min_time=0.0, settle=0.0, max_time=0.0)
+DEFAULT = Schedule()
+
+
+def time_blocks(fns: dict, schedule: Schedule) -> dict:
+    """Time several zero-argument callables, one block per callable, in order.
+
+    Parameters
+    ----------
+    fns : dict of str -> callable
+        The sides to time; each call must do the full work once.
+    schedule : Schedule
+
+    Returns
+    -------
+    dict of str -> Timing
+    """
+    out = {}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for name, fn in fns.items():
+            if schedule.settle > 0:
+                time.sleep(schedule.settle)
+            for _ in range(schedule.warmup):
+                fn()
+            timing = Timing()
+            spent = 0.0
+            while True:
+                n = len(timing.times)
+                if n >= schedule.min_repeats:
+                    if spent >= schedule.min_time or n >= schedule.max_repeats:
+                        break
+                elif n >= min(3, schedule.min_repeats) and spent >= schedule.max_time:
+                    break
+                t0 = time.perf_counter()
+                fn()
+                dt = time.perf_counter() - t0
+                timing.times.append(dt)
+                spent += dt
+            out[name] = timing
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return out
+
+
+@dataclass
+class Check:
+    """Outcome of validating one side against the reference."""
+
+    ok: bool
+    max_abs_err: float
+    worst: float  # largest |err| / allowed; <= 1 passes
+    detail: str = ""
+
+    def as_dict(self) -> dict:
+        d = {"ok": self.ok, "max_abs_err": self.max_abs_err, "err_over_tol": self.worst}
+        if self.detail:
+            d["detail"] = self.detail
+        return d
+
+
+def _finite(x: float) -> float:
+    return float(x) if math.isfinite(x) else float("inf")
+
+
+def check_close(result, reference, *, rtol: float, atol: float, name: str = "result") -> Check:
+    """Compare element-wise: ``|result - reference| <= atol + rtol * |reference|``.
+
+    ``reference`` should be float64; non-finite or wrongly shaped results fail.
+    """
+    result = np.asarray(result)
+    reference = np.asarray(reference, dtype=np.float64)
+    if result.shape != reference.shape:
+        return Check(False, float("inf"), float("inf"),
+                     f"{name}: shape {result.shape}, expected {reference.shape}")
+    err = np.abs(result.astype(np.float64) - reference)
+    allowed = atol + rtol * np.abs(reference)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = err / allowed
+    if not np.all(np.isfinite(result)):
+        return Check(False, float("inf"), float("inf"), f"{name}: non-finite values")
+    worst = _finite(np.max(ratio)) if ratio.size else 0.0
+    return Check(worst <= 1.0, _finite(np.max(err)) if err.size else 0.0, worst,
+                 "" if worst <= 1.0 else f"{name}: error {worst:.3g}x the tolerance")
+
+
+def check_bound(result, reference, bound, *, name: str = "result") -> Check:
+    """Compare element-wise against an explicit error bound array (``|err| <= bound``)."""
+    result = np.asarray(result)
+    if result.shape != reference.shape:
+        return Check(False, float("inf"), float("inf"),
+                     f"{name}: shape {result.shape}, expected {reference.shape}")
+    if not np.all(np.isfinite(result)):
+        return Check(False, float("inf"), float("inf"), f"{name}: non-finite values")
+    err = np.abs(result.astype(np.float64) - reference)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(err == 0, 0.0, err / bound)
+    worst = _finite(np.max(ratio)) if ratio.size else 0.0
+    return Check(worst <= 1.0, _finite(np.max(err)) if err.size else 0.0, worst,
+                 "" if worst <= 1.0 else f"{name}: error {worst:.3g}x the bound")
+
+
+def combine(checks) -> Check:
+    """One Check for several arrays (all must pass)."""
+    checks = list(checks)
+    bad = [c for c in checks if not c.ok]
+    return Check(
+        not bad,
+        max(c.max_abs_err for c in checks),
+        max(c.worst for c in checks),
+        "; ".join(c.detail for c in bad),
+    )
