@@ -3,6 +3,44 @@
 float32 stays float32 and float64 stays float64; see :mod:`fastnn._validate` for the
 rules on other dtypes. Large inputs run multithreaded with the GIL released.
 """
+from fastnn._ops_act import (
+    activation,
+    activation_grad,
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    log_softmax_grad,
+    mish,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmax_grad,
+    softplus,
+    swish,
+    tanh,
+)
 from fastnn._ops_linalg import linear, matmul
 
 __all__ = ["matmul", "linear"]
+__all__ += [
+    "activation",
+    "activation_grad",
+    "elu",
+    "gelu",
+    "leaky_relu",
+    "log_softmax",
+    "log_softmax_grad",
+    "mish",
+    "relu",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softmax_grad",
+    "softplus",
+    "swish",
+    "tanh",
+]
