@@ -8,10 +8,14 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "bindings/checks.h"
 #include "fastnn/dispatch.h"
@@ -40,6 +44,140 @@ const ActStreamKernels& stream_kernels() {
 }
 
 bool use_stream(index_t n, std::size_t elem) { return double(n) * double(elem) >= kStreamBytes; }
+
+// ---------------------------------------------------------------- output buffers
+//
+// Outputs of >= 1 MiB come from a small cache of recently freed buffers: a fresh anonymous
+// mapping costs the kernel a page fault and a page clear per 4 KiB (per 2 MiB with
+// transparent huge pages), which on large arrays takes longer than the activation itself.
+// A freed output goes back to the cache (at most kCacheMaxBuffers buffers and
+// FASTNN_BUFFER_CACHE_MB MiB, default 256; 0 disables the cache); the oldest are released
+// first.  The arrays are ordinary writable C-contiguous numpy arrays whose base is a capsule.
+class BufferCache {
+ public:
+  static BufferCache& get() {
+    static BufferCache* c = new BufferCache();  // never destroyed: capsules may outlive exit
+    return *c;
+  }
+  void* acquire(std::size_t need, std::size_t* cap) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++requests_;
+      for (std::size_t i = free_.size(); i-- > 0;) {  // newest first (warmest)
+        const Entry e = free_[i];
+        if (e.cap >= need && e.cap - need <= need / 8) {
+          free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+          cached_ -= e.cap;
+          ++hits_;
+          *cap = e.cap;
+          return e.ptr;
+        }
+      }
+    }
+    const std::size_t c = round_up(need);
+    void* p = std::aligned_alloc(kAlign, c);
+    if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(p, c, MADV_HUGEPAGE);  // advisory; ignored where unsupported
+#endif
+    *cap = c;
+    return p;
+  }
+  void release(void* p, std::size_t cap) {
+    std::vector<void*> drop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cap <= limit_) {
+        free_.push_back({p, cap});
+        cached_ += cap;
+        p = nullptr;
+        while (cached_ > limit_ || free_.size() > kCacheMaxBuffers) {
+          drop.push_back(free_.front().ptr);
+          cached_ -= free_.front().cap;
+          free_.erase(free_.begin());
+        }
+      }
+    }
+    if (p) std::free(p);
+    for (void* q : drop) std::free(q);
+  }
+  void clear() {
+    std::vector<Entry> drop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      drop.swap(free_);
+      cached_ = 0;
+    }
+    for (const Entry& e : drop) std::free(e.ptr);
+  }
+  void set_limit(std::size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      limit_ = bytes;
+    }
+    if (bytes == 0) clear();
+  }
+  py::dict info() {
+    std::lock_guard<std::mutex> lock(mu_);
+    py::dict d;
+    d["limit_bytes"] = limit_;
+    d["cached_bytes"] = cached_;
+    d["cached_buffers"] = free_.size();
+    d["requests"] = requests_;
+    d["hits"] = hits_;
+    return d;
+  }
+  static constexpr std::size_t kMinBytes = std::size_t(1) << 20;
+
+ private:
+  struct Entry {
+    void* ptr;
+    std::size_t cap;
+  };
+  // 2 MiB: the whole buffer can be backed by transparent huge pages (madvise needs a
+  // page-aligned start), which makes first-touch page faults ~500x rarer.
+  static constexpr std::size_t kAlign = std::size_t(1) << 21;
+  static constexpr std::size_t kCacheMaxBuffers = 8;
+  static std::size_t round_up(std::size_t n) { return (n + 4095) & ~std::size_t(4095); }
+  BufferCache() {
+    limit_ = std::size_t(256) << 20;
+    if (const char* env = std::getenv("FASTNN_BUFFER_CACHE_MB")) {
+      char* end = nullptr;
+      const double mb = std::strtod(env, &end);
+      if (end != env && mb >= 0) limit_ = static_cast<std::size_t>(mb * 1048576.0);
+    }
+  }
+  std::mutex mu_;
+  std::vector<Entry> free_;
+  std::size_t cached_ = 0, limit_ = 0, requests_ = 0, hits_ = 0;
+};
+
+struct CachedBuffer {
+  void* ptr;
+  std::size_t cap;
+};
+
+// A new C-contiguous array of T with the given shape (cached buffer when large).
+template <class T>
+py::array new_array(const std::vector<py::ssize_t>& shape) {
+  std::size_t n = 1;
+  for (py::ssize_t d : shape) n *= static_cast<std::size_t>(d);
+  const std::size_t bytes = n * sizeof(T);
+  if (bytes < BufferCache::kMinBytes) return py::array_t<T>(shape);
+  std::size_t cap = 0;
+  void* p = BufferCache::get().acquire(bytes, &cap);
+  auto* holder = new CachedBuffer{p, cap};
+  py::capsule owner(holder, [](void* h) {
+    auto* b = static_cast<CachedBuffer*>(h);
+    BufferCache::get().release(b->ptr, b->cap);
+    delete b;
+  });
+  return py::array_t<T>(shape, static_cast<T*>(p), owner);
+}
+
+std::vector<py::ssize_t> shape_of(const py::array& a) {
+  return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
+}
 
 // Rough single-thread cost in ns per element, for threads_for().
 double act_cost_ns(int act) {
@@ -147,8 +285,9 @@ ActBwdFn<T> bwd_fn(const K& k, int act) {
 }
 
 template <class T>
-void act_forward_t(int act, const py::array& x, const py::array& out, double alpha) {
+py::array act_forward_t(int act, const py::array& x, const py::object& out_obj, double alpha) {
   const T* xp = contiguous<T>(x, "x", false);
+  const py::array out = out_obj.is_none() ? new_array<T>(shape_of(x)) : out_obj.cast<py::array>();
   T* op = contiguous<T>(out, "out", true);
   const index_t n = static_cast<index_t>(x.size());
   if (static_cast<index_t>(out.size()) != n)
@@ -158,15 +297,19 @@ void act_forward_t(int act, const py::array& x, const py::array& out, double alp
   if (!fn) throw py::value_error("activation kernel not available");
   const T a = static_cast<T>(alpha);
   const double cost = act_cost_ns(act);
-  py::gil_scoped_release release;
-  parallel_chunks(n, cost, [&](index_t b, index_t len) { fn(len, xp + b, op + b, a); });
+  {
+    py::gil_scoped_release release;
+    parallel_chunks(n, cost, [&](index_t b, index_t len) { fn(len, xp + b, op + b, a); });
+  }
+  return out;
 }
 
 template <class T>
-void act_backward_t(int act, const py::array& x, const py::object& y, const py::array& dy, const py::array& out,
-                    double alpha) {
+py::array act_backward_t(int act, const py::array& x, const py::object& y, const py::array& dy,
+                         const py::object& out_obj, double alpha) {
   const T* xp = contiguous<T>(x, "x", false);
   const T* gp = contiguous<T>(dy, "dy", false);
+  const py::array out = out_obj.is_none() ? new_array<T>(shape_of(x)) : out_obj.cast<py::array>();
   T* op = contiguous<T>(out, "out", true);
   const T* yp = nullptr;
   const index_t n = static_cast<index_t>(x.size());
@@ -187,15 +330,20 @@ void act_backward_t(int act, const py::array& x, const py::object& y, const py::
   if (!fn) throw py::value_error("activation kernel not available");
   const T a = static_cast<T>(alpha);
   const double cost = act_cost_ns(act) * 1.3;
-  py::gil_scoped_release release;
-  parallel_chunks(n, cost, [&](index_t b, index_t len) { fn(len, xp + b, yp ? yp + b : nullptr, gp + b, op + b, a); });
+  {
+    py::gil_scoped_release release;
+    parallel_chunks(n, cost,
+                    [&](index_t b, index_t len) { fn(len, xp + b, yp ? yp + b : nullptr, gp + b, op + b, a); });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- softmax
 
 template <class T>
-void softmax_t(const py::array& x, const py::array& out, bool log) {
+py::array softmax_t(const py::array& x, const py::object& out_obj, bool log) {
   const Mat<T> X = as_mat<T>(x, "x", false);
+  const py::array out = out_obj.is_none() ? new_array<T>(shape_of(x)) : out_obj.cast<py::array>();
   const Mat<T> Y = as_mat<T>(out, "out", true);
   if (Y.rows != X.rows || Y.cols != X.cols)
     throw py::value_error("out: expected shape (" + std::to_string(X.rows) + ", " + std::to_string(X.cols) +
@@ -206,15 +354,19 @@ void softmax_t(const py::array& x, const py::array& out, bool log) {
   if constexpr (sizeof(T) == 4) fn = log ? k.log_softmax_f32 : k.softmax_f32;
   else fn = log ? k.log_softmax_f64 : k.softmax_f64;
   if (!fn) throw py::value_error("softmax kernel not available");
-  py::gil_scoped_release release;
-  parallel_rows(X.rows, X.cols, 1.0, [&](index_t b, index_t r) {
-    fn(r, X.cols, X.ptr + b * X.ld, X.ld, Y.ptr + b * Y.ld, Y.ld);
-  });
+  {
+    py::gil_scoped_release release;
+    parallel_rows(X.rows, X.cols, 1.0, [&](index_t b, index_t r) {
+      fn(r, X.cols, X.ptr + b * X.ld, X.ld, Y.ptr + b * Y.ld, Y.ld);
+    });
+  }
+  return out;
 }
 
 template <class T>
-void softmax_backward_t(const py::array& y, const py::array& dy, const py::array& out, bool log) {
+py::array softmax_backward_t(const py::array& y, const py::array& dy, const py::object& out_obj, bool log) {
   const Mat<T> Yv = as_mat<T>(y, "y", false);
+  const py::array out = out_obj.is_none() ? new_array<T>(shape_of(y)) : out_obj.cast<py::array>();
   const Mat<T> G = as_mat<T>(dy, "dy", false);
   const Mat<T> D = as_mat<T>(out, "out", true);
   for (const auto& pr : {std::make_pair(&G, "dy"), std::make_pair(&D, "out")})
@@ -228,10 +380,13 @@ void softmax_backward_t(const py::array& y, const py::array& dy, const py::array
   if constexpr (sizeof(T) == 4) fn = log ? k.log_softmax_bwd_f32 : k.softmax_bwd_f32;
   else fn = log ? k.log_softmax_bwd_f64 : k.softmax_bwd_f64;
   if (!fn) throw py::value_error("softmax kernel not available");
-  py::gil_scoped_release release;
-  parallel_rows(Yv.rows, Yv.cols, log ? 1.0 : 0.5, [&](index_t b, index_t r) {
-    fn(r, Yv.cols, Yv.ptr + b * Yv.ld, Yv.ld, G.ptr + b * G.ld, G.ld, D.ptr + b * D.ld, D.ld);
-  });
+  {
+    py::gil_scoped_release release;
+    parallel_rows(Yv.rows, Yv.cols, log ? 1.0 : 0.5, [&](index_t b, index_t r) {
+      fn(r, Yv.cols, Yv.ptr + b * Yv.ld, Yv.ld, G.ptr + b * G.ld, G.ld, D.ptr + b * D.ld, D.ld);
+    });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- vmath test hook
@@ -283,36 +438,45 @@ py::array vmath_t(int id, const py::array& x) {
 }  // namespace
 
 void register_act(py::module_& m) {
-  m.def("act_forward", [](int act, const py::array& x, const py::array& out, double alpha) {
+  m.def("act_forward", [](int act, const py::array& x, const py::object& out, double alpha) -> py::array {
     check_act_id(act);
-    if (is_f32(x)) act_forward_t<float>(act, x, out, alpha);
-    else if (is_f64(x)) act_forward_t<double>(act, x, out, alpha);
-    else throw py::type_error("x: expected float32 or float64, got " + describe(x));
-  }, py::arg("act"), py::arg("x"), py::arg("out"), py::arg("alpha") = 0.0,
-     "out = f(x) elementwise for activation id `act` (out may be x itself).");
+    if (is_f32(x)) return act_forward_t<float>(act, x, out, alpha);
+    if (is_f64(x)) return act_forward_t<double>(act, x, out, alpha);
+    throw py::type_error("x: expected float32 or float64, got " + describe(x));
+  }, py::arg("act"), py::arg("x"), py::arg("out") = py::none(), py::arg("alpha") = 0.0,
+     "out = f(x) elementwise for activation id `act`; out may be x itself, or None for a new array. "
+     "Returns out.");
 
   m.def("act_backward", [](int act, const py::array& x, const py::object& y, const py::array& dy,
-                           const py::array& out, double alpha) {
+                           const py::object& out, double alpha) -> py::array {
     check_act_id(act);
-    if (is_f32(x)) act_backward_t<float>(act, x, y, dy, out, alpha);
-    else if (is_f64(x)) act_backward_t<double>(act, x, y, dy, out, alpha);
-    else throw py::type_error("x: expected float32 or float64, got " + describe(x));
-  }, py::arg("act"), py::arg("x"), py::arg("y"), py::arg("dy"), py::arg("out"), py::arg("alpha") = 0.0,
-     "out = dy * f'(x) elementwise (y = f(x) or None; out may be dy or x itself).");
+    if (is_f32(x)) return act_backward_t<float>(act, x, y, dy, out, alpha);
+    if (is_f64(x)) return act_backward_t<double>(act, x, y, dy, out, alpha);
+    throw py::type_error("x: expected float32 or float64, got " + describe(x));
+  }, py::arg("act"), py::arg("x"), py::arg("y"), py::arg("dy"), py::arg("out") = py::none(), py::arg("alpha") = 0.0,
+     "out = dy * f'(x) elementwise (y = f(x) or None; out may be dy or x itself, or None). Returns out.");
 
-  m.def("softmax", [](const py::array& x, const py::array& out, bool log) {
-    if (is_f32(x)) softmax_t<float>(x, out, log);
-    else if (is_f64(x)) softmax_t<double>(x, out, log);
-    else throw py::type_error("x: expected float32 or float64, got " + describe(x));
-  }, py::arg("x"), py::arg("out"), py::arg("log") = false,
-     "Row-wise softmax (log=True: log_softmax) of a 2-D array with contiguous rows.");
+  m.def("softmax", [](const py::array& x, const py::object& out, bool log) -> py::array {
+    if (is_f32(x)) return softmax_t<float>(x, out, log);
+    if (is_f64(x)) return softmax_t<double>(x, out, log);
+    throw py::type_error("x: expected float32 or float64, got " + describe(x));
+  }, py::arg("x"), py::arg("out") = py::none(), py::arg("log") = false,
+     "Row-wise softmax (log=True: log_softmax) of a 2-D array with contiguous rows. Returns out.");
 
-  m.def("softmax_backward", [](const py::array& y, const py::array& dy, const py::array& out, bool log) {
-    if (is_f32(y)) softmax_backward_t<float>(y, dy, out, log);
-    else if (is_f64(y)) softmax_backward_t<double>(y, dy, out, log);
-    else throw py::type_error("y: expected float32 or float64, got " + describe(y));
-  }, py::arg("y"), py::arg("dy"), py::arg("out"), py::arg("log") = false,
-     "Row-wise softmax backward from the forward output y (log=True: y = log_softmax(x)).");
+  m.def("softmax_backward", [](const py::array& y, const py::array& dy, const py::object& out, bool log) -> py::array {
+    if (is_f32(y)) return softmax_backward_t<float>(y, dy, out, log);
+    if (is_f64(y)) return softmax_backward_t<double>(y, dy, out, log);
+    throw py::type_error("y: expected float32 or float64, got " + describe(y));
+  }, py::arg("y"), py::arg("dy"), py::arg("out") = py::none(), py::arg("log") = false,
+     "Row-wise softmax backward from the forward output y (log=True: y = log_softmax(x)). Returns out.");
+
+  m.def("_buffer_cache_info", []() { return BufferCache::get().info(); },
+        "Output-buffer cache statistics (limit, cached bytes/buffers, requests, hits).");
+  m.def("_buffer_cache_clear", []() { BufferCache::get().clear(); }, "Release every cached output buffer.");
+  m.def("_buffer_cache_set_limit", [](double mib) {
+    if (!(mib >= 0)) throw py::value_error("mib: must be >= 0");
+    BufferCache::get().set_limit(static_cast<std::size_t>(mib * 1048576.0));
+  }, py::arg("mib"), "Set the cache limit in MiB (0 disables and releases the cache).");
 
   m.def("_vmath", [](const std::string& name, const py::array& x) -> py::array {
     const int id = vmath_id(name);

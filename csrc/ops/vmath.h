@@ -216,8 +216,9 @@ template <class T, bool kHasB = true>
 FASTNN_VINLINE T exp_ftz_hl(T a, T b) {
   using F = FP<T>;
   using U = typename F::U;
+  // No clamping: below kExpNormLo (and for -inf) the scale bits are garbage, but the
+  // result is replaced by 0; NaN fails the comparison and propagates.
   const bool under = a < F::kExpNormLo;
-  a = under ? F::kExpNormLo : a;
   const T t = a * F::kLog2e + F::kMagic;
   const T kf = t - F::kMagic;
   T r = a - kf * F::kLn2Hi;

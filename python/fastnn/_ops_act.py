@@ -63,13 +63,14 @@ def _same_buffer(a, b):
 
 
 def _target(out, shape, dtype, inputs, inplace_ok):
-    """Resolve ``out=``: returns ``(array the kernel writes, needs_copy_back)``.
+    """Resolve ``out=``: returns ``(array the kernel writes or None, needs_copy_back)``.
 
-    The kernel writes ``out`` directly when it is C-contiguous and either disjoint from
-    every input or the very same buffer as one of ``inplace_ok``; otherwise a temporary.
+    None lets the native side allocate the result (from its buffer cache when large). The
+    kernel writes ``out`` directly when it is C-contiguous and either disjoint from every
+    input or the very same buffer as one of ``inplace_ok``; otherwise a temporary.
     """
     if out is None:
-        return np.empty(shape, dtype=dtype), False
+        return None, False
     check_out(out, "out", shape, dtype)
     if not out.flags.c_contiguous:
         return np.empty(shape, dtype=dtype), True
@@ -98,8 +99,7 @@ def _forward(act_id, alpha, x, out):
     dtype = result_dtype(a)
     xc = _contig(a, dtype)
     target, copy_back = _target(out, a.shape, dtype, (xc,), (xc,))
-    _core.act_forward(act_id, xc, target, alpha)
-    return _finish(target, out, copy_back)
+    return _finish(_core.act_forward(act_id, xc, target, alpha), out, copy_back)
 
 
 def activation(name, x, *, out=None, **params):
@@ -226,7 +226,8 @@ def _rows_out(o):
 
 
 def _rowwise(inputs, names, out, axis, call):
-    """Shared driver of the row-wise ops: ``call(list_of_2d_inputs, out_2d)``."""
+    """Shared driver of the row-wise ops: ``call(list_of_2d_inputs, out_2d_or_None)`` returns
+    the 2-D result."""
     arrs = [_input(v, n) for v, n in zip(inputs, names)]
     a0 = arrs[0]
     if a0.ndim == 0:
@@ -243,8 +244,7 @@ def _rowwise(inputs, names, out, axis, call):
     ins = [_rows_in(m, dtype) for m in moved]
     mshape = moved[0].shape
     if out is None:
-        res = np.empty(mshape, dtype=dtype)
-        call(ins, res.reshape(-1, mshape[-1]))
+        res = call(ins, None).reshape(mshape)
         if last:
             return res
         final = np.empty(a0.shape, dtype=dtype)
@@ -343,5 +343,4 @@ def activation_grad(name, x, dy, *, out=None, **params):
     xc = _contig(xa, dtype)
     gc = _contig(ga, dtype)
     target, copy_back = _target(out, xa.shape, dtype, (xc, gc), (xc, gc))
-    _core.act_backward(act_id, xc, None, gc, target, alpha)
-    return _finish(target, out, copy_back)
+    return _finish(_core.act_backward(act_id, xc, None, gc, target, alpha), out, copy_back)
