@@ -447,3 +447,44 @@ def test_linear_activation_epilogue(isa, name, alpha, dtype):
     np.testing.assert_array_equal(y2, y)
     # the epilogue applies exactly the elementwise kernel to z
     np.testing.assert_array_equal(y2, _fwd(name, z, alpha))
+
+
+# ---------------------------------------------------------------- output buffer cache
+
+
+def test_output_buffer_cache_reuse_is_safe():
+    limit_mib = _core._buffer_cache_info()["limit_bytes"] / 2**20
+    try:
+        _core._buffer_cache_set_limit(64)
+        _core._buffer_cache_clear()
+        x = np.linspace(-3, 3, 1 << 19)  # 4 MiB: large enough for the cache
+        y1 = ops.sigmoid(x)
+        assert y1.flags.c_contiguous and y1.flags.writeable and y1.flags.aligned
+        p1 = y1.__array_interface__["data"][0]
+        view = y1[10:20]
+        del y1  # the view keeps the buffer alive: it must not be handed out again
+        y2 = ops.tanh(x)
+        assert y2.__array_interface__["data"][0] != p1
+        np.testing.assert_array_equal(view, ops.sigmoid(x[10:20]))
+        del view
+        y3 = ops.relu(x)  # reuses a freed buffer holding stale values: fully overwritten
+        np.testing.assert_array_equal(y3, np.maximum(x, 0))
+        assert _core._buffer_cache_info()["hits"] >= 1
+        y3[:] = 7.0
+        y4 = ops.relu(x)
+        np.testing.assert_array_equal(y4, np.maximum(x, 0))
+        assert not np.shares_memory(y3, y4)
+        g = ops.activation_grad("tanh", x, x)  # backward and softmax use the cache too
+        s = ops.softmax(x.reshape(512, 1024))
+        np.testing.assert_allclose(s.sum(axis=1), 1.0, rtol=1e-12)
+        del y2, y3, y4, g, s
+        assert _core._buffer_cache_info()["cached_bytes"] <= 64 * 2**20
+        _core._buffer_cache_set_limit(0)  # disables and releases
+        info = _core._buffer_cache_info()
+        assert info["cached_bytes"] == 0 and info["cached_buffers"] == 0
+        np.testing.assert_array_equal(ops.relu(x), np.maximum(x, 0))
+        assert _core._buffer_cache_info()["cached_buffers"] == 0
+        with pytest.raises(ValueError):
+            _core._buffer_cache_set_limit(-1)
+    finally:
+        _core._buffer_cache_set_limit(limit_mib)

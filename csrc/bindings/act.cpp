@@ -75,8 +75,8 @@ class BufferCache {
       }
     }
     const std::size_t c = round_up(need);
-    void* p = std::aligned_alloc(kAlign, c);
-    if (!p) throw std::bad_alloc();
+    void* p = nullptr;
+    if (posix_memalign(&p, kAlign, c) != 0 || !p) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
     madvise(p, c, MADV_HUGEPAGE);  // advisory; ignored where unsupported
 #endif
