@@ -215,7 +215,6 @@ FASTNN_VINLINE T exp(T x) { return exp_hl(x, T(0)); }
 template <class T, bool kHasB = true>
 FASTNN_VINLINE T exp_ftz_hl(T a, T b) {
   using F = FP<T>;
-  using U = typename F::U;
   // No clamping: below kExpNormLo (and for -inf) the scale bits are garbage, but the
   // result is replaced by 0; NaN fails the comparison and propagates.
   const bool under = a < F::kExpNormLo;

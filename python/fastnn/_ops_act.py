@@ -1,9 +1,20 @@
 """Activations, softmax / log_softmax and their gradients (``fastnn.ops``).
 
 Every function takes array_like input of any shape, computes in float32 or float64 (see
-:mod:`fastnn._validate` for the dtype rules) and returns a new array, or writes into
-``out=``. ``out`` may be the input itself (in place). Large inputs run multithreaded with
-the GIL released; results are bitwise identical at any thread count.
+:mod:`fastnn._validate` for the dtype rules) and returns a new C-contiguous array, or
+writes into ``out=``. ``out`` may be the input itself (in place). Large inputs run
+multithreaded with the GIL released; results are bitwise identical at any thread count
+(they may differ in the last bits between the generic / AVX2 / AVX-512 kernel paths).
+
+Accuracy: a few ulp against the exact function; saturating inputs give exact limits and
+never inf/NaN (``sigmoid(-1000) == 0``, ``tanh(1000) == 1``, ``softplus(1000) == 1000``,
+softmax is max-shifted). NaN inputs propagate.
+
+New results of 1 MiB or more come from a small native cache of recently freed result
+buffers (the kernel's page faults on fresh memory cost more than a memory-bound
+activation itself). The cache holds at most 256 MiB; set the environment variable
+``FASTNN_BUFFER_CACHE_MB`` (0 disables it) before import to change that. Such arrays are
+ordinary writable arrays whose ``base`` is a capsule.
 """
 from __future__ import annotations
 
