@@ -168,12 +168,6 @@ template <class T>
 FASTNN_VINLINE T clamp_hi(T x, T hi) { return x > hi ? hi : x; }
 template <class T>
 FASTNN_VINLINE T vabs(T x) { return from_bits<T>(to_bits(x) & FP<T>::kAbs); }
-// |r| with the sign of s
-template <class T>
-FASTNN_VINLINE T with_sign_of(T r, T s) {
-  return from_bits<T>((to_bits(r) & FP<T>::kAbs) | (to_bits(s) & FP<T>::kSign));
-}
-
 // 2^k for an integer-valued k in the normal exponent range, from kf + kMagic.
 template <class T>
 FASTNN_VINLINE T pow2_from_magic(typename FP<T>::U kbits_plus_magic) {
@@ -304,13 +298,9 @@ FASTNN_VINLINE T tanh(T x) {
   const T a = clamp_hi(vabs(x), F::kTanhClamp);
   const T em = expm1_core(a + a);  // a + a in [0, 2 kTanhClamp]: no clamping needed
   const T r = em / (em + T(2));
+  // A select rather than a sign-bit copy: that form keeps the generic (SSE2) double loop
+  // vectorizable.  tanh(-0) is +0.
   return x < T(0) ? -r : r;
-}
-
-// Logistic sigmoid from e = exp(-|x|) (never overflows): 1/(1+e) for x >= 0, e/(1+e) below.
-template <class T>
-FASTNN_VINLINE T sigmoid_from(T x, T e, T inv1pe) {
-  return (x >= T(0) ? T(1) : e) * inv1pe;
 }
 
 // ---------------------------------------------------------------- normal distribution
