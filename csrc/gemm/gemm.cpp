@@ -16,6 +16,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <new>
 
 #include "fastnn/gemm.h"
@@ -84,6 +87,87 @@ void scale_only(const GemmArgs<T>& g) {
   if (has_epilogue_work(g)) epilogue(g, 0, g.m, 0, g.n);
 }
 
+// Everything a thread needs to run its share of one GEMM.
+template <class T>
+struct Plan {
+  const GemmArgs<T>* g;
+  index_t kc_nom, mc, n_panels, nb_max;
+  int nt, tm, tn;
+  T* ap;                 // shared packed A block (mc x kc_nom)
+  bool epi;
+  bool* alloc_failed;
+};
+
+// One thread's share of the loop nest.  Called inside a parallel region of exactly P.nt
+// threads, or directly when P.nt == 1 (no OpenMP start-up cost for small problems).
+// Barriers are skipped when P.nt == 1: an orphaned barrier would otherwise bind to an
+// enclosing parallel region of the caller (e.g. several models trained at once).
+template <class T, class U>
+void gemm_thread(const Plan<T>& P, int tid) {
+  constexpr int MR = U::MR, NR = U::NR;
+  const GemmArgs<T>& g = *P.g;
+  const index_t M = g.m, N = g.n, K = g.k;
+  const int tid_m = tid / P.tn, tid_n = tid % P.tn;
+  const index_t jp_begin = P.n_panels * tid_n / P.tn, jp_end = P.n_panels * (tid_n + 1) / P.tn;
+
+  static thread_local Scratch b_scratch;
+  T* bp = b_scratch.get<T>(size_t(P.kc_nom) * size_t(P.nb_max * NR));
+  if (!bp) {
+#pragma omp atomic write
+    *P.alloc_failed = true;
+  }
+  if (P.nt > 1) {
+#pragma omp barrier
+  }
+  bool failed;
+#pragma omp atomic read
+  failed = *P.alloc_failed;
+  if (failed) return;  // every thread sees the flag after the barrier: all leave together
+
+  for (index_t i3 = 0; i3 < M; i3 += P.mc) {
+    const index_t mcur = std::min(P.mc, M - i3);
+    const index_t m_panels = ceil_div(mcur, MR);
+    const index_t ip_begin = m_panels * tid_m / P.tm, ip_end = m_panels * (tid_m + 1) / P.tm;
+    for (index_t p0 = 0; p0 < K; p0 += P.kc_nom) {
+      const index_t kc = std::min(P.kc_nom, K - p0);
+      const bool first = p0 == 0, last = p0 + kc >= K;
+      const T beta = first ? g.beta : T(1);
+      // Pack this thread's share of the A block, then wait for the others' shares.
+      for (index_t ip = m_panels * tid / P.nt; ip < m_panels * (tid + 1) / P.nt; ++ip) {
+        const int mv = int(std::min<index_t>(MR, mcur - ip * MR));
+        pack_a_panel<T, MR>(P.ap + ip * MR * kc, g.a, g.lda, g.trans_a, i3 + ip * MR, p0, mv, kc);
+      }
+      if (P.nt > 1) {
+#pragma omp barrier
+      }
+      for (index_t jp0 = jp_begin; jp0 < jp_end; jp0 += P.nb_max) {
+        const index_t jp1 = std::min(jp_end, jp0 + P.nb_max);
+        // Always packed, even for a few rows of A: reading B in place at a large
+        // power-of-two row stride thrashes the L1/L2 sets.
+        for (index_t jp = jp0; jp < jp1; ++jp) {
+          const int nv = int(std::min<index_t>(NR, N - jp * NR));
+          pack_b_panel<T, NR>(bp + (jp - jp0) * NR * kc, g.b, g.ldb, g.trans_b, p0, jp * NR, nv, kc);
+        }
+        for (index_t ip = ip_begin; ip < ip_end; ++ip) {
+          const index_t i = i3 + ip * MR;
+          const int mv = int(std::min<index_t>(MR, i3 + mcur - i));
+          const T* a_panel = P.ap + ip * MR * kc;
+          for (index_t jp = jp0; jp < jp1; ++jp) {
+            const index_t j = jp * NR;
+            const int nv = int(std::min<index_t>(NR, N - j));
+            U::run(kc, a_panel, bp + (jp - jp0) * NR * kc, NR, g.c + i * g.ldc + j, g.ldc, g.alpha, beta, mv, nv);
+            if (last && P.epi) epilogue(g, i, mv, j, nv);
+          }
+        }
+      }
+      // The A block is overwritten next: wait until every thread is done with it.
+      if (P.nt > 1) {
+#pragma omp barrier
+      }
+    }
+  }
+}
+
 template <class T, class U>
 void gemm_driver(const GemmArgs<T>& g) {
   constexpr int MR = U::MR, NR = U::NR;
@@ -91,94 +175,58 @@ void gemm_driver(const GemmArgs<T>& g) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) return scale_only(g);
 
+  Plan<T> P;
+  P.g = &g;
   // K split: as few blocks as KC allows, balanced; depends on K only.
-  const index_t kblocks = ceil_div(K, U::KC);
-  const index_t kc_nom = ceil_div(K, kblocks);
-
+  P.kc_nom = ceil_div(K, ceil_div(K, U::KC));
   const index_t m_panels_total = ceil_div(M, MR);
-  const index_t n_panels = ceil_div(N, NR);
-  const index_t mc = std::min<index_t>(U::MC, m_panels_total * MR);  // rows per A block (multiple of MR)
+  P.n_panels = ceil_div(N, NR);
+  P.mc = std::min<index_t>((U::MC / MR) * MR, m_panels_total * MR);  // rows per A block (multiple of MR)
+  const index_t m_panels_blk = ceil_div(P.mc, MR);
+  P.nb_max = std::max<index_t>(1, U::NC / NR);  // B panels per L2 block
 
   // Threads: by work, then by available parallelism.
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  int nt = std::max(1, std::min(g.num_threads, int(flops / 2.0e6) + 1));
-  nt = int(std::min<index_t>(nt, m_panels_total * n_panels));
-
-  // N blocks of at most NC columns, enough of them to feed the threads.
-  index_t nb_panels = std::min<index_t>(U::NC / NR, ceil_div(n_panels, nt));
-  nb_panels = std::max<index_t>(1, nb_panels);
-  const index_t n_blocks = ceil_div(n_panels, nb_panels);
-  // When there are fewer N blocks than threads, split the M panels too.
-  const index_t m_parts_max = std::max<index_t>(1, nt / n_blocks);
-
-  // B is read in place (no packing) when it is not transposed and too few rows of A
-  // would reuse a packed copy: then packing would cost more than it saves.
-  const bool direct_b = !g.trans_b && M <= 4 * MR;
+  int nt = int(std::max(1.0, std::min(double(g.num_threads), flops / 2.0e6 + 1.0)));
+  nt = int(std::min<index_t>(nt, m_panels_blk * P.n_panels));
+  // A tm x tn grid of threads over (M panels of an A block) x (N panels).  Prefer
+  // splitting N (each thread then packs only its own part of B); split M when N has
+  // too few panels to balance.
+  P.tm = 1;
+  P.tn = 1;
+  index_t best = -1;
+  for (int d = 1; d <= nt; ++d) {
+    if (nt % d) continue;
+    const int cn = d, cm = nt / d;
+    if (cn > P.n_panels || cm > m_panels_blk) continue;
+    const index_t cost = ceil_div(P.n_panels, cn) * ceil_div(m_panels_blk, cm);
+    if (best < 0 || cost <= best) { best = cost; P.tn = cn; P.tm = cm; }
+  }
+  P.nt = P.tm * P.tn;
 
   static thread_local Scratch a_scratch;
-  T* ap = a_scratch.get<T>(size_t(mc) * size_t(kc_nom));
-  if (!ap) throw std::bad_alloc();
-  const bool epi = has_epilogue_work(g);
+  P.ap = a_scratch.get<T>(size_t(P.mc) * size_t(P.kc_nom));
+  if (!P.ap) throw std::bad_alloc();
+  P.epi = has_epilogue_work(g);
   bool alloc_failed = false;
+  P.alloc_failed = &alloc_failed;
 
-#pragma omp parallel num_threads(nt)
-  {
-    static thread_local Scratch b_scratch;
-    // Direct mode still packs the ragged last panel (its rows may end before NR columns).
-    T* bp = b_scratch.get<T>(size_t(kc_nom) * size_t((direct_b ? 1 : nb_panels) * NR));
-    bool ok = bp != nullptr;
-#pragma omp critical(fastnn_gemm_alloc)
-    if (!ok) alloc_failed = true;
-#pragma omp barrier
-    if (!alloc_failed) {
-      for (index_t i3 = 0; i3 < M; i3 += mc) {
-        const index_t mcur = std::min(mc, M - i3);
-        const index_t m_panels = ceil_div(mcur, MR);
-        const index_t m_parts = std::min(m_parts_max, m_panels);
-        const index_t mp_per_part = ceil_div(m_panels, m_parts);
-        for (index_t p0 = 0; p0 < K; p0 += kc_nom) {
-          const index_t kc = std::min(kc_nom, K - p0);
-          const bool first = p0 == 0, last = p0 + kc >= K;
-          const T beta = first ? g.beta : T(1);
-#pragma omp for schedule(static)
-          for (index_t ip = 0; ip < m_panels; ++ip) {
-            const int mv = int(std::min<index_t>(MR, mcur - ip * MR));
-            pack_a_panel<T, MR>(ap + ip * MR * kc, g.a, g.lda, g.trans_a, i3 + ip * MR, p0, mv, kc);
-          }
-          index_t packed_nb = -1;
-#pragma omp for schedule(static)
-          for (index_t w = 0; w < n_blocks * m_parts; ++w) {
-            const index_t nb = w / m_parts, mp = w % m_parts;
-            const index_t jp0 = nb * nb_panels, jp1 = std::min(n_panels, jp0 + nb_panels);
-            if (nb != packed_nb) {
-              if (!direct_b) {
-                for (index_t jp = jp0; jp < jp1; ++jp) {
-                  const int nv = int(std::min<index_t>(NR, N - jp * NR));
-                  pack_b_panel<T, NR>(bp + (jp - jp0) * NR * kc, g.b, g.ldb, g.trans_b, p0, jp * NR, nv, kc);
-                }
-              } else if (jp1 * NR > N) {
-                pack_b_panel<T, NR>(bp, g.b, g.ldb, false, p0, (jp1 - 1) * NR, int(N - (jp1 - 1) * NR), kc);
-              }
-              packed_nb = nb;
-            }
-            const index_t ip0 = mp * mp_per_part, ip1 = std::min(m_panels, ip0 + mp_per_part);
-            for (index_t ip = ip0; ip < ip1; ++ip) {
-              const index_t i = i3 + ip * MR;
-              const int mv = int(std::min<index_t>(MR, M - i));
-              const T* a_panel = ap + ip * MR * kc;
-              for (index_t jp = jp0; jp < jp1; ++jp) {
-                const index_t j = jp * NR;
-                const int nv = int(std::min<index_t>(NR, N - j));
-                const bool in_place = direct_b && nv == NR;
-                const T* b_panel = in_place ? g.b + p0 * g.ldb + j : direct_b ? bp : bp + (jp - jp0) * NR * kc;
-                const index_t ldb = in_place ? g.ldb : NR;
-                T* c_tile = g.c + i * g.ldc + j;
-                U::run(kc, a_panel, b_panel, ldb, c_tile, g.ldc, g.alpha, beta, mv, nv);
-                if (last && epi) epilogue(g, i, mv, j, nv);
-              }
-            }
-          }
-        }
+  if (P.nt == 1) {
+    gemm_thread<T, U>(P, 0);
+  } else {
+#pragma omp parallel num_threads(P.nt)
+    {
+      // The runtime may grant fewer threads (nesting, thread limits): re-split the work
+      // over the team actually running.  The split never changes the arithmetic.
+      const int team = omp_get_num_threads();
+      if (team == P.nt) {
+        gemm_thread<T, U>(P, omp_get_thread_num());
+      } else {
+        Plan<T> Q = P;
+        Q.nt = team;
+        Q.tm = 1;
+        Q.tn = team;
+        gemm_thread<T, U>(Q, omp_get_thread_num());
       }
     }
   }

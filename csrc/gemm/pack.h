@@ -1,67 +1,104 @@
-// Packing routines for the GEMM loop nest (included inside the ISA namespace).
+// Packing routines for the GEMM loop nest (included inside the ISA namespace; the
+// including file provides <cstring> and, on x86, <immintrin.h>).
 //
 // pack_a: op(A)[i0:i0+mr_valid, p0:p0+kc] -> dst[p*MR + i], rows >= mr_valid zeroed.
 // pack_b: op(B)[p0:p0+kc, j0:j0+nr_valid] -> dst[p*NR + j], cols >= nr_valid zeroed.
+//
+// Two shapes of copy occur: a row copy (the packed row is contiguous in the source) and
+// a transpose (R source rows, each contiguous along p, become the R columns of the
+// packed panel).  The transpose uses 8x8 (float) / 4x4 (double) register transposes
+// when AVX2 is available.
 #pragma once
-// (needs <cstring>, included by the including file before the ISA namespace opens)
+
+// dst[p*R + r] = rows[r][p] for r < valid (0 for valid <= r < R), p < kc.
+template <class T, int R>
+static void pack_transpose(T* __restrict dst, const T* const* rows, int valid, index_t kc) {
+  int r0 = 0;
+#if defined(__AVX2__)
+  if constexpr (sizeof(T) == 4) {
+    for (; r0 + 8 <= valid; r0 += 8) {
+      const float* s[8];
+      for (int q = 0; q < 8; ++q) s[q] = reinterpret_cast<const float*>(rows[r0 + q]);
+      index_t p = 0;
+      for (; p + 8 <= kc; p += 8) {
+        __m256 r[8], t[8];
+        for (int q = 0; q < 8; ++q) r[q] = _mm256_loadu_ps(s[q] + p);
+        t[0] = _mm256_unpacklo_ps(r[0], r[1]); t[1] = _mm256_unpackhi_ps(r[0], r[1]);
+        t[2] = _mm256_unpacklo_ps(r[2], r[3]); t[3] = _mm256_unpackhi_ps(r[2], r[3]);
+        t[4] = _mm256_unpacklo_ps(r[4], r[5]); t[5] = _mm256_unpackhi_ps(r[4], r[5]);
+        t[6] = _mm256_unpacklo_ps(r[6], r[7]); t[7] = _mm256_unpackhi_ps(r[6], r[7]);
+        r[0] = _mm256_shuffle_ps(t[0], t[2], 0x44); r[1] = _mm256_shuffle_ps(t[0], t[2], 0xEE);
+        r[2] = _mm256_shuffle_ps(t[1], t[3], 0x44); r[3] = _mm256_shuffle_ps(t[1], t[3], 0xEE);
+        r[4] = _mm256_shuffle_ps(t[4], t[6], 0x44); r[5] = _mm256_shuffle_ps(t[4], t[6], 0xEE);
+        r[6] = _mm256_shuffle_ps(t[5], t[7], 0x44); r[7] = _mm256_shuffle_ps(t[5], t[7], 0xEE);
+        float* d = reinterpret_cast<float*>(dst) + p * R + r0;
+        _mm256_storeu_ps(d + 0 * R, _mm256_permute2f128_ps(r[0], r[4], 0x20));
+        _mm256_storeu_ps(d + 1 * R, _mm256_permute2f128_ps(r[1], r[5], 0x20));
+        _mm256_storeu_ps(d + 2 * R, _mm256_permute2f128_ps(r[2], r[6], 0x20));
+        _mm256_storeu_ps(d + 3 * R, _mm256_permute2f128_ps(r[3], r[7], 0x20));
+        _mm256_storeu_ps(d + 4 * R, _mm256_permute2f128_ps(r[0], r[4], 0x31));
+        _mm256_storeu_ps(d + 5 * R, _mm256_permute2f128_ps(r[1], r[5], 0x31));
+        _mm256_storeu_ps(d + 6 * R, _mm256_permute2f128_ps(r[2], r[6], 0x31));
+        _mm256_storeu_ps(d + 7 * R, _mm256_permute2f128_ps(r[3], r[7], 0x31));
+      }
+      for (; p < kc; ++p)
+        for (int q = 0; q < 8; ++q) dst[p * R + r0 + q] = rows[r0 + q][p];
+    }
+  } else {
+    for (; r0 + 4 <= valid; r0 += 4) {
+      const double* s[4];
+      for (int q = 0; q < 4; ++q) s[q] = reinterpret_cast<const double*>(rows[r0 + q]);
+      index_t p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        __m256d r[4], t[4];
+        for (int q = 0; q < 4; ++q) r[q] = _mm256_loadu_pd(s[q] + p);
+        t[0] = _mm256_unpacklo_pd(r[0], r[1]); t[1] = _mm256_unpackhi_pd(r[0], r[1]);
+        t[2] = _mm256_unpacklo_pd(r[2], r[3]); t[3] = _mm256_unpackhi_pd(r[2], r[3]);
+        double* d = reinterpret_cast<double*>(dst) + p * R + r0;
+        _mm256_storeu_pd(d + 0 * R, _mm256_permute2f128_pd(t[0], t[2], 0x20));
+        _mm256_storeu_pd(d + 1 * R, _mm256_permute2f128_pd(t[1], t[3], 0x20));
+        _mm256_storeu_pd(d + 2 * R, _mm256_permute2f128_pd(t[0], t[2], 0x31));
+        _mm256_storeu_pd(d + 3 * R, _mm256_permute2f128_pd(t[1], t[3], 0x31));
+      }
+      for (; p < kc; ++p)
+        for (int q = 0; q < 4; ++q) dst[p * R + r0 + q] = rows[r0 + q][p];
+    }
+  }
+#endif
+  if (r0 < R) {
+    for (index_t p = 0; p < kc; ++p)
+      for (int r = r0; r < R; ++r) dst[p * R + r] = r < valid ? rows[r][p] : T(0);
+  }
+}
+
+// dst[p*R + r] = src[p*ld + r] for r < valid (0 beyond), p < kc: packed rows are contiguous.
+template <class T, int R>
+static void pack_copy(T* __restrict dst, const T* src, index_t ld, int valid, index_t kc) {
+  for (index_t p = 0; p < kc; ++p) {
+    const T* s = src + p * ld;
+    T* d = dst + p * R;
+    if (valid == R) {
+      std::memcpy(d, s, sizeof(T) * R);
+    } else {
+      for (int r = 0; r < R; ++r) d[r] = r < valid ? s[r] : T(0);
+    }
+  }
+}
 
 template <class T, int MR>
 static void pack_a_panel(T* __restrict dst, const T* a, index_t lda, bool trans, index_t i0, index_t p0,
                          int mr_valid, index_t kc) {
-  if (!trans) {
-    // A row-major, rows i: a[(i0+i)*lda + p0 + p].  Gather MR rows column by column.
-    const T* rows[MR];
-    for (int i = 0; i < MR; ++i) rows[i] = a + (i0 + (i < mr_valid ? i : 0)) * lda + p0;
-    if (mr_valid == MR) {
-      for (index_t p = 0; p < kc; ++p) {
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; ++i) dst[p * MR + i] = rows[i][p];
-      }
-    } else {
-      for (index_t p = 0; p < kc; ++p)
-        for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < mr_valid ? rows[i][p] : T(0);
-    }
-  } else {
-    // op(A) = A^T: element (i, p) is a[(p0+p)*lda + i0 + i], contiguous in i.
-    for (index_t p = 0; p < kc; ++p) {
-      const T* src = a + (p0 + p) * lda + i0;
-      T* d = dst + p * MR;
-      if (mr_valid == MR) {
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; ++i) d[i] = src[i];
-      } else {
-        for (int i = 0; i < MR; ++i) d[i] = i < mr_valid ? src[i] : T(0);
-      }
-    }
-  }
+  if (trans) return pack_copy<T, MR>(dst, a + p0 * lda + i0, lda, mr_valid, kc);  // op(A)(i,p) = a[p][i]
+  const T* rows[MR];
+  for (int i = 0; i < MR; ++i) rows[i] = a + (i0 + (i < mr_valid ? i : 0)) * lda + p0;
+  pack_transpose<T, MR>(dst, rows, mr_valid, kc);
 }
 
 template <class T, int NR>
 static void pack_b_panel(T* __restrict dst, const T* b, index_t ldb, bool trans, index_t p0, index_t j0,
                          int nr_valid, index_t kc) {
-  if (!trans) {
-    // B row-major: row p contiguous.
-    for (index_t p = 0; p < kc; ++p) {
-      const T* src = b + (p0 + p) * ldb + j0;
-      T* d = dst + p * NR;
-      if (nr_valid == NR) {
-        std::memcpy(d, src, sizeof(T) * NR);
-      } else {
-        for (int j = 0; j < NR; ++j) d[j] = j < nr_valid ? src[j] : T(0);
-      }
-    }
-  } else {
-    // op(B) = B^T: element (p, j) is b[(j0+j)*ldb + p0 + p]; transpose NR rows of B.
-    const T* cols[NR];
-    for (int j = 0; j < NR; ++j) cols[j] = b + (j0 + (j < nr_valid ? j : 0)) * ldb + p0;
-    if (nr_valid == NR) {
-      for (index_t p = 0; p < kc; ++p) {
-#pragma GCC unroll 16
-        for (int j = 0; j < NR; ++j) dst[p * NR + j] = cols[j][p];
-      }
-    } else {
-      for (index_t p = 0; p < kc; ++p)
-        for (int j = 0; j < NR; ++j) dst[p * NR + j] = j < nr_valid ? cols[j][p] : T(0);
-    }
-  }
+  if (!trans) return pack_copy<T, NR>(dst, b + p0 * ldb + j0, ldb, nr_valid, kc);
+  const T* cols[NR];  // op(B)(p,j) = b[j][p]
+  for (int j = 0; j < NR; ++j) cols[j] = b + (j0 + (j < nr_valid ? j : 0)) * ldb + p0;
+  pack_transpose<T, NR>(dst, cols, nr_valid, kc);
 }

@@ -24,6 +24,8 @@ def set_num_threads(n: int) -> None:
 
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n: expected an int, got {type(n).__name__}")
+    if not 1 <= int(n) <= 4096:
+        raise ValueError(f"n: number of threads must be between 1 and 4096, got {int(n)}")
     _core.set_num_threads(int(n))
 
 

@@ -5,7 +5,16 @@ import numpy as np
 
 from fastnn import _core
 from fastnn._activations import resolve
-from fastnn._validate import as_array, as_float, check_out, check_scalar, check_size, describe, result_dtype
+from fastnn._validate import (
+    as_array,
+    as_float,
+    check_out,
+    check_scalar,
+    check_size,
+    describe,
+    result_dtype,
+    row_view_ok,
+)
 
 
 def _operand(a, name, dtype, trans):
@@ -37,10 +46,10 @@ def _shapes(a, b, trans_a, trans_b, names=("a", "b")):
     return m, n, k
 
 
-def _prepare(a, b, trans_a, trans_b, extra=()):
-    a = as_array(a, "a")
-    b = as_array(b, "b")
-    for arr, nm in ((a, "a"), (b, "b")):
+def _prepare(a, b, trans_a, trans_b, extra=(), names=("a", "b")):
+    a = as_array(a, names[0])
+    b = as_array(b, names[1])
+    for arr, nm in ((a, names[0]), (b, names[1])):
         if arr.ndim != 2:
             raise ValueError(f"{nm}: expected a 2-D array, got {describe(arr)}")
         if arr.size == 0:
@@ -48,19 +57,17 @@ def _prepare(a, b, trans_a, trans_b, extra=()):
     for nm, v in (("trans_a", trans_a), ("trans_b", trans_b)):
         if not isinstance(v, (bool, np.bool_)):
             raise TypeError(f"{nm}: expected a bool, got {type(v).__name__}")
-    m, n, k = _shapes(a, b, bool(trans_a), bool(trans_b))
+    m, n, k = _shapes(a, b, bool(trans_a), bool(trans_b), names)
     check_size((m, n), "out")
     dtype = result_dtype(a, b, *extra)
     return a, b, bool(trans_a), bool(trans_b), m, n, dtype
 
 
-def _resolve_out(out, shape, dtype, inputs):
+def _resolve_out(out, shape, dtype, inputs, name="out"):
     if out is None:
         return np.empty(shape, dtype=dtype), False
-    check_out(out, "out", shape, dtype)
-    if out.ndim == 2 and out.shape[1] > 1 and out.strides[1] != out.itemsize or (
-        out.shape[0] > 1 and out.strides[0] < out.shape[1] * out.itemsize
-    ):
+    check_out(out, name, shape, dtype)
+    if not row_view_ok(out):
         # Not a row-strided view the kernel can write: compute into a temporary.
         return np.empty(shape, dtype=dtype), True
     if any(np.shares_memory(out, x) for x in inputs):
@@ -88,12 +95,16 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     ndarray
         ``c``.
     """
+    return _gemm(a, b, c, alpha, beta, trans_a, trans_b, "c")
+
+
+def _gemm(a, b, c, alpha, beta, trans_a, trans_b, c_name):
     alpha = check_scalar(alpha, "alpha")
     beta = check_scalar(beta, "beta")
     a, b, trans_a, trans_b, m, n, dtype = _prepare(a, b, trans_a, trans_b)
     if c is None:
         beta = 0.0
-    target, tmp = _resolve_out(c, (m, n), dtype, (a, b))
+    target, tmp = _resolve_out(c, (m, n), dtype, (a, b), c_name)
     if tmp and beta != 0.0:
         target[...] = c
     a, trans_a = _operand(a, "a", dtype, trans_a)
@@ -128,7 +139,7 @@ def matmul(a, b, *, trans_a=False, trans_b=False, out=None):
     Results are bitwise identical at any thread count. Strided row views and transposed
     arrays are used in place; other layouts are copied once.
     """
-    return gemm(a, b, out, trans_a=trans_a, trans_b=trans_b)
+    return _gemm(a, b, out, 1.0, 0.0, trans_a, trans_b, "out")
 
 
 def linear(x, w, b=None, activation=None, *, out=None, return_preactivation=False, **act_params):
@@ -161,7 +172,7 @@ def linear(x, w, b=None, activation=None, *, out=None, return_preactivation=Fals
     if b is not None:
         b = as_array(b, "b")
         extra = (b,)
-    x, w, _, _, m, n, dtype = _prepare(x, w, False, False, extra)
+    x, w, _, _, m, n, dtype = _prepare(x, w, False, False, extra, names=("x", "w"))
     if b is not None:
         if b.shape not in ((n,), (1, n)):
             raise ValueError(f"b: expected shape ({n},) to match w's {n} output features, got {describe(b)}")

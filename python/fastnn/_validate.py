@@ -50,13 +50,15 @@ def as_array(x, name):
 
 def result_dtype(*arrays):
     """The float dtype an op computes in, following the module rules above."""
-    has64 = any(a.dtype == np.float64 for a in arrays)
-    has32 = any(a.dtype == np.float32 for a in arrays)
-    if has64:
+    # kind + itemsize, not dtype equality: byte order must not change the rule.
+    def is_float(a, size):
+        return a.dtype.kind == "f" and a.dtype.itemsize == size
+
+    if any(is_float(a, 8) or (a.dtype.kind == "f" and a.dtype.itemsize > 8) for a in arrays):
         return np.dtype(np.float64)
-    if has32:
+    if any(is_float(a, 4) for a in arrays):
         return np.dtype(np.float32)
-    if arrays and all(a.dtype == np.float16 for a in arrays):
+    if arrays and all(is_float(a, 2) for a in arrays):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 
@@ -95,12 +97,21 @@ def as_float(a, name, dtype, *, ndims=None, rows_ok=False):
         a = a.astype(dtype)
     if a.flags.c_contiguous:
         return a
-    if rows_ok and a.ndim == 2:
-        s0, s1 = a.strides
-        item = a.itemsize
-        if (a.shape[1] == 1 or s1 == item) and (a.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= a.shape[1] * item)):
-            return a
+    if rows_ok and row_view_ok(a):
+        return a
     return np.ascontiguousarray(a)
+
+
+def row_view_ok(a):
+    """True when a 2-D array has unit column stride and a positive row stride (in whole
+    items) at least a row long: the layouts the native kernels read and write directly."""
+    if a.ndim != 2:
+        return False
+    s0, s1 = a.strides
+    item = a.itemsize
+    cols_ok = a.shape[1] == 1 or s1 == item
+    rows_ok = a.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= a.shape[1] * item)
+    return cols_ok and rows_ok and a.dtype.isnative
 
 
 def check_out(out, name, shape, dtype):

@@ -22,9 +22,9 @@ from fastnn._ops_act import (
     swish,
     tanh,
 )
-from fastnn._ops_linalg import linear, matmul
+from fastnn._ops_linalg import gemm, linear, matmul
 
-__all__ = ["matmul", "linear"]
+__all__ = ["matmul", "gemm", "linear"]
 __all__ += [
     "activation",
     "activation_grad",
