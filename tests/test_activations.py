@@ -488,3 +488,16 @@ def test_output_buffer_cache_reuse_is_safe():
             _core._buffer_cache_set_limit(-1)
     finally:
         _core._buffer_cache_set_limit(limit_mib)
+
+
+def test_byteswapped_input():
+    x = np.linspace(-4, 4, 1001)
+    for dt in (">f4", ">f8"):
+        xs = x.astype(dt)
+        want = ops.sigmoid(xs.astype(xs.dtype.newbyteorder("=")))
+        got = ops.sigmoid(xs)
+        assert got.dtype == want.dtype and got.dtype.isnative
+        np.testing.assert_array_equal(got, want)
+        xn = xs.astype(want.dtype)
+        np.testing.assert_array_equal(ops.activation_grad("tanh", xs, xs), ops.activation_grad("tanh", xn, xn))
+        np.testing.assert_array_equal(ops.softmax(xs.reshape(7, 143)), ops.softmax(xs.astype(want.dtype).reshape(7, 143)))
