@@ -8,7 +8,12 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
+#define FASTNN_POSIX_ALLOC 1
+#elif defined(_WIN32)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -75,8 +80,8 @@ class BufferCache {
       }
     }
     const std::size_t c = round_up(need);
-    void* p = nullptr;
-    if (posix_memalign(&p, kAlign, c) != 0 || !p) throw std::bad_alloc();
+    void* p = raw_alloc(c);
+    if (!p) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
     madvise(p, c, MADV_HUGEPAGE);  // advisory; ignored where unsupported
 #endif
@@ -98,8 +103,8 @@ class BufferCache {
         }
       }
     }
-    if (p) std::free(p);
-    for (void* q : drop) std::free(q);
+    if (p) raw_free(p);
+    for (void* q : drop) raw_free(q);
   }
   void clear() {
     std::vector<Entry> drop;
@@ -108,7 +113,7 @@ class BufferCache {
       drop.swap(free_);
       cached_ = 0;
     }
-    for (const Entry& e : drop) std::free(e.ptr);
+    for (const Entry& e : drop) raw_free(e.ptr);
   }
   void set_limit(std::size_t bytes) {
     {
@@ -139,6 +144,23 @@ class BufferCache {
   static constexpr std::size_t kAlign = std::size_t(1) << 21;
   static constexpr std::size_t kCacheMaxBuffers = 8;
   static std::size_t round_up(std::size_t n) { return (n + 4095) & ~std::size_t(4095); }
+  static void* raw_alloc(std::size_t bytes) {
+#if defined(FASTNN_POSIX_ALLOC)
+    void* p = nullptr;
+    return posix_memalign(&p, kAlign, bytes) == 0 ? p : nullptr;
+#elif defined(_WIN32)
+    return _aligned_malloc(bytes, kAlign);
+#else
+    return std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+#endif
+  }
+  static void raw_free(void* p) {
+#if defined(_WIN32) && !defined(FASTNN_POSIX_ALLOC)
+    _aligned_free(p);
+#else
+    std::free(p);
+#endif
+  }
   BufferCache() {
     limit_ = std::size_t(256) << 20;
     if (const char* env = std::getenv("FASTNN_BUFFER_CACHE_MB")) {
