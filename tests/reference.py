@@ -183,3 +183,146 @@ def clip_by_global_norm(arrays, max_norm):
     coef = max_norm / (norm + 1e-6)
     scale = min(coef, 1.0)
     return [np.asarray(a, np.float64) * scale for a in arrays], norm
+# ---------------------------------------------------------------- activations / softmax
+# Accurate float64 formulations (no overflow, no cancellation) of every activation, its
+# derivative and the row-wise softmax family.  Inputs are cast to float64 first.
+
+import math as _math
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT_2_OVER_PI = 0.79788456080286535587989211986876
+_GELU_C = 0.044715
+_INV_SQRT_2PI = 0.39894228040143267793994605993438
+
+_erfc = np.frompyfunc(_math.erfc, 1, 1)
+
+
+def _f64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+def _dsigmoid(x):
+    e = np.exp(-np.abs(x))
+    return e / (1.0 + e) ** 2
+
+
+def _softplus(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _phi_cdf(x):
+    """Standard normal CDF, accurate in both tails (erfc)."""
+    return 0.5 * _erfc(-x / np.sqrt(2.0)).astype(np.float64)
+
+
+def _sech2(x):
+    with np.errstate(over="ignore"):
+        return 1.0 / np.cosh(x) ** 2
+
+
+def act_forward(name, x, alpha=None):
+    """f(x) for an activation name (canonical names of fastnn._activations)."""
+    x = _f64(x)
+    if name == "identity":
+        return x.copy()
+    if name == "relu":
+        return np.where(x > 0, x, 0.0)
+    if name == "leaky_relu":
+        a = 0.01 if alpha is None else alpha
+        return np.where(x > 0, x, a * x)
+    if name == "elu":
+        a = 1.0 if alpha is None else alpha
+        return np.where(x > 0, x, a * np.expm1(np.minimum(x, 0.0)))
+    if name == "selu":
+        return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
+    if name == "sigmoid":
+        return _sigmoid(x)
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "gelu":
+        return x * _phi_cdf(x)
+    if name == "gelu_tanh":
+        # 0.5 x (1 + tanh(u)) == x * sigmoid(2u), evaluated without cancellation
+        xc = np.clip(x, -50, 50)
+        u = _SQRT_2_OVER_PI * (xc + _GELU_C * xc**3)
+        return x * _sigmoid(2.0 * u)
+    if name == "silu":
+        return x * _sigmoid(x)
+    if name == "mish":
+        return x * np.tanh(_softplus(x))
+    if name == "softplus":
+        return _softplus(x)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def act_derivative(name, x, alpha=None):
+    """f'(x) (the relu-like kinks at 0 take the negative side's slope)."""
+    x = _f64(x)
+    if name == "identity":
+        return np.ones_like(x)
+    if name == "relu":
+        return np.where(x > 0, 1.0, 0.0)
+    if name == "leaky_relu":
+        a = 0.01 if alpha is None else alpha
+        return np.where(x > 0, 1.0, a)
+    if name == "elu":
+        a = 1.0 if alpha is None else alpha
+        return np.where(x > 0, 1.0, a * np.exp(np.minimum(x, 0.0)))
+    if name == "selu":
+        return SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(x, 0.0)))
+    if name == "sigmoid":
+        return _dsigmoid(x)
+    if name == "tanh":
+        return _sech2(x)
+    if name == "gelu":
+        return _phi_cdf(x) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    if name == "gelu_tanh":
+        xc = np.clip(x, -50, 50)
+        u = _SQRT_2_OVER_PI * (xc + _GELU_C * xc**3)
+        du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_C * xc**2)
+        return _sigmoid(2.0 * u) + xc * _dsigmoid(2.0 * u) * 2.0 * du
+    if name == "silu":
+        s = _sigmoid(x)
+        return s + x * _dsigmoid(x)
+    if name == "mish":
+        sp = _softplus(x)
+        return np.tanh(sp) + x * _sech2(sp) * _sigmoid(x)
+    if name == "softplus":
+        return _sigmoid(x)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def act_backward(name, x, dy, alpha=None):
+    return _f64(dy) * act_derivative(name, x, alpha)
+
+
+def softmax(x, axis=-1):
+    x = _f64(x)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    x = _f64(x)
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def softmax_backward(y, dy, axis=-1):
+    """Jacobian-vector product through softmax, from its output y."""
+    y = _f64(y)
+    dy = _f64(dy)
+    return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_backward(y, dy, axis=-1):
+    """Jacobian-vector product through log_softmax, from its output y."""
+    y = _f64(y)
+    dy = _f64(dy)
+    return dy - np.exp(y) * dy.sum(axis=axis, keepdims=True)

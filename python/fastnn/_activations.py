@@ -21,6 +21,14 @@ ACTIVATIONS = {
     "softplus": (11, None, 0.0),
 }
 
+# Row-wise activations (over the last axis): not elementwise, so not fusable into the
+# GEMM epilogue; resolve() accepts them only with ``allow_rowwise=True``. Their ids are
+# outside the native ActId range on purpose.
+ROWWISE = {
+    "softmax": (100, None, 0.0),
+    "log_softmax": (101, None, 0.0),
+}
+
 ALIASES = {
     "linear": "identity",
     "none": "identity",
@@ -28,14 +36,21 @@ ALIASES = {
     "swish": "silu",
     "leakyrelu": "leaky_relu",
     "gelu_approximate": "gelu_tanh",
+    "logsoftmax": "log_softmax",
 }
 
 
-def resolve(name, **params):
+def is_rowwise(name):
+    """Whether a canonical activation name is row-wise (softmax, log_softmax)."""
+    return name in ROWWISE
+
+
+def resolve(name, *, allow_rowwise=False, **params):
     """Return ``(canonical_name, native_id, param_value)`` for an activation name.
 
     ``params`` may hold the activation's parameter (``alpha`` for leaky_relu and elu) and,
-    for gelu, ``approximate=True`` to select the tanh form.
+    for gelu, ``approximate=True`` to select the tanh form. ``allow_rowwise=True`` also
+    accepts ``"softmax"`` and ``"log_softmax"`` (ids 100 and 101, never native act ids).
     """
     if name is None:
         name = "identity"
@@ -46,10 +61,16 @@ def resolve(name, **params):
     params = dict(params)
     if key == "gelu" and params.pop("approximate", False):
         key = "gelu_tanh"
-    if key not in ACTIVATIONS:
-        known = ", ".join(sorted(ACTIVATIONS))
+    table = dict(ACTIVATIONS, **ROWWISE) if allow_rowwise else ACTIVATIONS
+    if key not in table:
+        known = ", ".join(sorted(table))
+        if key in ROWWISE:
+            raise ValueError(
+                f"activation: {name!r} is row-wise (over the last axis) and not accepted here; "
+                f"elementwise names: {known}"
+            )
         raise ValueError(f"activation: unknown name {name!r}; known: {known}")
-    act_id, pname, default = ACTIVATIONS[key]
+    act_id, pname, default = table[key]
     value = default
     for k, v in params.items():
         if k != pname:
