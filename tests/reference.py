@@ -198,7 +198,7 @@ _INV_SQRT_2PI = 0.39894228040143267793994605993438
 _erfc = np.frompyfunc(_math.erfc, 1, 1)
 
 
-def _f64(x):
+def _act64(x):
     return np.asarray(x, dtype=np.float64)
 
 
@@ -228,7 +228,7 @@ def _sech2(x):
 
 def act_forward(name, x, alpha=None):
     """f(x) for an activation name (canonical names of fastnn._activations)."""
-    x = _f64(x)
+    x = _act64(x)
     if name == "identity":
         return x.copy()
     if name == "relu":
@@ -263,7 +263,7 @@ def act_forward(name, x, alpha=None):
 
 def act_derivative(name, x, alpha=None):
     """f'(x) (the relu-like kinks at 0 take the negative side's slope)."""
-    x = _f64(x)
+    x = _act64(x)
     if name == "identity":
         return np.ones_like(x)
     if name == "relu":
@@ -299,30 +299,30 @@ def act_derivative(name, x, alpha=None):
 
 
 def act_backward(name, x, dy, alpha=None):
-    return _f64(dy) * act_derivative(name, x, alpha)
+    return _act64(dy) * act_derivative(name, x, alpha)
 
 
 def softmax(x, axis=-1):
-    x = _f64(x)
+    x = _act64(x)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(x, axis=-1):
-    x = _f64(x)
+    x = _act64(x)
     z = x - x.max(axis=axis, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
 def softmax_backward(y, dy, axis=-1):
     """Jacobian-vector product through softmax, from its output y."""
-    y = _f64(y)
-    dy = _f64(dy)
+    y = _act64(y)
+    dy = _act64(dy)
     return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
 
 
 def log_softmax_backward(y, dy, axis=-1):
     """Jacobian-vector product through log_softmax, from its output y."""
-    y = _f64(y)
-    dy = _f64(dy)
+    y = _act64(y)
+    dy = _act64(dy)
     return dy - np.exp(y) * dy.sum(axis=axis, keepdims=True)
