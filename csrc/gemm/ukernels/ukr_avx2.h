@@ -5,12 +5,12 @@
 FASTNN_ISA_BEGIN
 struct UkrF32 {
   static constexpr int MR = 6, NR = 16;
-  static constexpr index_t KC = 256, MC = 4096, NC = 512;
+  static constexpr index_t KC = 256, NC = 512;
   static FASTNN_UKR_SIGNATURE(float);
 };
 struct UkrF64 {
   static constexpr int MR = 6, NR = 8;
-  static constexpr index_t KC = 256, MC = 4096, NC = 256;
+  static constexpr index_t KC = 256, NC = 256;
   static FASTNN_UKR_SIGNATURE(double);
 };
 FASTNN_ISA_END

@@ -5,12 +5,12 @@
 FASTNN_ISA_BEGIN
 struct UkrF32 {
   static constexpr int MR = 8, NR = 48;
-  static constexpr index_t KC = 384, MC = 4096, NC = 480;
+  static constexpr index_t KC = 384, NC = 480;
   static FASTNN_UKR_SIGNATURE(float);
 };
 struct UkrF64 {
   static constexpr int MR = 8, NR = 24;
-  static constexpr index_t KC = 384, MC = 4096, NC = 240;
+  static constexpr index_t KC = 384, NC = 240;
   static FASTNN_UKR_SIGNATURE(double);
 };
 FASTNN_ISA_END

@@ -7,12 +7,12 @@
 FASTNN_ISA_BEGIN
 struct UkrF32 {
   static constexpr int MR = 4, NR = 8;
-  static constexpr index_t KC = 256, MC = 4096, NC = 256;
+  static constexpr index_t KC = 256, NC = 256;
   static FASTNN_UKR_SIGNATURE(float);
 };
 struct UkrF64 {
   static constexpr int MR = 4, NR = 4;
-  static constexpr index_t KC = 256, MC = 4096, NC = 128;
+  static constexpr index_t KC = 256, NC = 128;
   static FASTNN_UKR_SIGNATURE(double);
 };
 FASTNN_ISA_END
