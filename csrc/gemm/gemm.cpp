@@ -124,10 +124,7 @@ bool gemm_thread(const Plan<T>& P, int tid) {
       const index_t jp1 = std::min(jp_end, jp0 + P.nb_max);
       // B block -> L2.  Always packed, even for a few rows of A: reading B in place at a
       // large power-of-two row stride thrashes the L1/L2 sets.
-      for (index_t jp = jp0; jp < jp1; ++jp) {
-        const int nv = int(std::min<index_t>(NR, N - jp * NR));
-        pack_b_panel<T, NR>(bp + (jp - jp0) * NR * kc, g.b, g.ldb, g.trans_b, p0, jp * NR, nv, kc);
-      }
+      pack_b_block<T, NR>(bp, g.b, g.ldb, g.trans_b, p0, jp0, jp1, N, kc);
       for (index_t ip = ip_begin; ip < ip_end; ++ip) {
         const index_t i = ip * MR;
         const int mv = int(std::min<index_t>(MR, M - i));

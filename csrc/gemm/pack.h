@@ -102,3 +102,31 @@ static void pack_b_panel(T* __restrict dst, const T* b, index_t ldb, bool trans,
   for (int j = 0; j < NR; ++j) cols[j] = b + (j0 + (j < nr_valid ? j : 0)) * ldb + p0;
   pack_transpose<T, NR>(dst, cols, nr_valid, kc);
 }
+
+// A block of B panels [jp0, jp1) (panel jp covers columns jp*NR ...), panel-major:
+// dst + (jp - jp0) * NR * kc.  Not transposed, the copy walks each source row once
+// across all panels (one long contiguous read per row instead of one per panel).
+template <class T, int NR>
+static void pack_b_block(T* __restrict dst, const T* b, index_t ldb, bool trans, index_t p0, index_t jp0,
+                         index_t jp1, index_t n, index_t kc) {
+  if (trans) {
+    for (index_t jp = jp0; jp < jp1; ++jp) {
+      const int nv = int(std::min<index_t>(NR, n - jp * NR));
+      pack_b_panel<T, NR>(dst + (jp - jp0) * NR * kc, b, ldb, true, p0, jp * NR, nv, kc);
+    }
+    return;
+  }
+  for (index_t p = 0; p < kc; ++p) {
+    const T* src = b + (p0 + p) * ldb;
+    for (index_t jp = jp0; jp < jp1; ++jp) {
+      T* d = dst + (jp - jp0) * NR * kc + p * NR;
+      const T* s = src + jp * NR;
+      const index_t nv = std::min<index_t>(NR, n - jp * NR);
+      if (nv == NR) {
+        std::memcpy(d, s, sizeof(T) * NR);
+      } else {
+        for (index_t j = 0; j < NR; ++j) d[j] = j < nv ? s[j] : T(0);
+      }
+    }
+  }
+}
