@@ -1,0 +1,165 @@
+// The training engine: a network (a DAG of nodes over tensors), its flat parameter,
+// gradient, state and optimizer buffers, and the native epoch.
+//
+// Layout: tensors 0 .. n_inputs-1 are the model inputs; node i produces tensor n_inputs + i.
+// Nodes are in topological order.  Every activation tensor is a row-major (batch, width)
+// buffer of the workspace, sized once per batch size.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "train/buffer.h"
+#include "train/spec.h"
+
+namespace fastnn {
+namespace train {
+
+// Calls into Python (custom layers, Ctrl-C checks) made by the bindings.  Each returns false
+// when Python raised; the bindings keep the exception and re-raise it after the epoch.
+template <class T>
+struct Host {
+  virtual ~Host() = default;
+  // NODE_PYTHON forward: x_k (rows, in_k) for each input, y (rows, width).
+  virtual bool py_forward(int py_index, const std::vector<const T*>& xs, const std::vector<index_t>& in_widths,
+                          index_t rows, T* y, index_t width, bool training) = 0;
+  // NODE_PYTHON backward: dxs[k] may be nullptr (not needed); accumulate says whether to add
+  // into dxs[k] (true) or overwrite it.  Parameter gradients go to the layer's grad views.
+  virtual bool py_backward(int py_index, const std::vector<const T*>& xs, const std::vector<index_t>& in_widths,
+                           index_t rows, const T* y, const T* dy, index_t width, const std::vector<T*>& dxs,
+                           const std::vector<bool>& accumulate) = 0;
+  // Ctrl-C: true when a signal handler raised (KeyboardInterrupt).
+  virtual bool interrupted() = 0;
+};
+
+// Per-batch-size buffers.
+template <class T>
+struct Workspace {
+  index_t batch = 0;
+  std::vector<Buffer<T>> act, grad;     // per tensor (batch, width)
+  std::vector<const T*> xin;            // per model input: the batch rows (gathered or in place)
+  std::vector<Buffer<T>> aux;           // per node: z (dense), mask (dropout), xhat (norms)
+  std::vector<Buffer<T>> aux2;          // per node: invstd (norms), mean (batchnorm)
+  std::vector<Buffer<T>> target;        // per output (batch, width), float targets
+  std::vector<Buffer<std::int64_t>> labels;  // per output (batch), sparse targets
+  Buffer<T> weight;                     // (batch) sample weights
+  Buffer<double> loss_row;              // (batch)
+  std::vector<bool> grad_ready;         // per tensor, reset each step
+};
+
+// What one call of run_epoch did.
+struct EpochStats {
+  index_t batches = 0, samples = 0;
+  double loss_sum = 0;                    // sum over batches of batch_size * batch loss
+  std::vector<double> output_loss_sum;    // per output, weighted loss sums (no loss weight, no penalty)
+  double weight_sum = 0;
+  index_t nan_batch = -1;                 // first batch (index within the epoch) with a non-finite loss
+  bool interrupted = false, host_error = false;
+  // Diagnostics (when enabled): sums over steps of norms; per tensor; dead units per node.
+  double grad_norm_sum = 0;
+  std::vector<double> tensor_grad_norm_sum, update_ratio;
+  std::vector<double> dead_fraction;      // per node (NaN where not a relu dense)
+};
+
+// Inputs of one training call, validated by the bindings.
+template <class T>
+struct Data {
+  index_t n = 0;
+  std::vector<const T*> x;                 // per model input, (n, width)
+  std::vector<const T*> y;                 // per output (n, width) or nullptr
+  std::vector<const std::int64_t*> labels; // per output (n) or nullptr
+  const T* sample_weight = nullptr;        // (n) or nullptr
+  const std::int64_t* order = nullptr;     // (n) row order of the epoch
+  std::vector<T*> collect;                 // per output (n, width) or nullptr: predictions
+};
+
+struct EpochArgs {
+  index_t batch_size = 32;
+  index_t batch_begin = 0, batch_end = 0;  // batches [begin, end) of the epoch
+  const double* lrs = nullptr;             // learning rate of each batch in [begin, end)
+  bool stop_on_nan = false;
+  bool diagnostics = false;
+};
+
+template <class T>
+class Engine {
+ public:
+  Engine(std::vector<NodeSpec> nodes, std::vector<index_t> input_widths, std::vector<ParamSpec> params,
+         index_t n_params, index_t n_state, std::vector<OutputSpec> outputs, OptSpec opt);
+
+  // Buffers Python sees as numpy views.
+  Buffer<T>& params() { return params_; }
+  Buffer<T>& grads() { return grads_; }
+  Buffer<T>& state() { return state_; }
+  std::vector<Buffer<T>>& opt_state() { return opt_state_; }
+  std::int64_t iterations = 0;   // optimizer steps taken
+  double nadam_mu_product = 1.0;
+
+  const OptSpec& opt() const { return opt_; }
+  void set_outputs(std::vector<OutputSpec> outputs);  // losses (compile); re-plans fusion
+  void set_opt(const OptSpec& o);  // reallocates state when the slot count changes
+  void reset_opt_state();
+  const std::vector<NodeSpec>& nodes() const { return nodes_; }
+  const std::vector<OutputSpec>& outputs() const { return outputs_; }
+  index_t tensor_width(int t) const { return width_[std::size_t(t)]; }
+  int n_inputs() const { return n_inputs_; }
+
+  // Trains on batches [a.batch_begin, a.batch_end) of an epoch.  GIL released by caller.
+  EpochStats run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* host);
+  // Inference over rows [0, d.n) in batches; writes each output to out[o] (n, width).
+  bool predict(const Data<T>& d, index_t batch_size, const std::vector<T*>& out, Host<T>* host);
+  // Loss and gradient (into grads()) of rows order[0..n) as one batch, in training mode,
+  // without updating anything else (no optimizer step, no running statistics).  Returns the
+  // total loss (weighted, with penalties).  `step` keys dropout/noise.
+  double compute_gradients(const Data<T>& d, std::int64_t step, Host<T>* host, bool* ok);
+
+ private:
+  void check_structure();
+  void plan_fusion();
+  void prepare(Workspace<T>& ws, index_t batch, bool training);
+  void gather(Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b);
+  bool forward(Workspace<T>& ws, index_t b, bool training, std::int64_t step, bool update_stats, Host<T>* host);
+  // Loss of the batch (sum over outputs of weight * mean weighted loss, no penalty); with
+  // want_grad, seeds the output gradients.  per_output[o] += sum of weighted sample losses.
+  double loss_and_seed(Workspace<T>& ws, index_t b, bool want_grad, bool weighted, std::vector<double>* per_output);
+  const T* input_ptr(const Workspace<T>& ws, int t) const {
+    return t < n_inputs_ ? ws.xin[std::size_t(t)] : ws.act[std::size_t(t)].data();
+  }
+  void zero_node_grads(std::size_t node);
+  void collect(const Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b);
+  void track_dead_units(const Workspace<T>& ws, index_t b);
+  T* prev_params();
+  void update_ratios(EpochStats* st);
+  // Blocks of at most kNormBlock elements of one trainable tensor.
+  struct Block { int tensor; index_t off, len; };
+  template <class F> void for_blocks(double ns_per_elem, F&& f);
+  void block_sumsq();                                  // partial_[b] = sum of squares of grad block b
+  double tensor_norm_sq(std::vector<double>& per_tensor);  // from partial_
+  std::vector<Block> blocks_;
+  Buffer<double> partial_;
+  std::vector<double> tensor_sq_;
+  bool backward(Workspace<T>& ws, index_t b, Host<T>* host);
+  double regularize();  // adds penalty gradients, returns the penalty
+  void clip(EpochStats* st, bool diag);
+  void optimizer_step(double lr);
+
+  std::vector<NodeSpec> nodes_;
+  std::vector<ParamSpec> pspecs_;
+  std::vector<OutputSpec> outputs_;
+  OptSpec opt_;
+  int n_inputs_ = 0;
+  std::vector<index_t> width_;           // per tensor
+  std::vector<bool> req_;                // per tensor: needs a gradient
+  std::vector<int> consumers_;           // per tensor: number of nodes reading it
+  std::vector<int> fused_;               // per output: -1, or the node whose activation the loss absorbs
+  std::vector<bool> skip_act_bwd_;       // per node: dense whose softmax/sigmoid is fused into the loss
+  std::vector<bool> skip_node_bwd_;      // per node: activation node fused into the loss
+  Buffer<T> params_, grads_, state_, prev_params_;
+  std::vector<Buffer<T>> opt_state_;
+  Workspace<T> train_ws_, infer_ws_;
+  std::vector<Buffer<unsigned char>> alive_;  // per node (width): unit active at least once
+};
+
+}  // namespace train
+}  // namespace fastnn

@@ -1,0 +1,191 @@
+// The native epoch (shuffled batches: gather, forward, loss, backward, penalties,
+// clipping, update, metric collection), batched prediction and one-batch gradients.
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "fastnn/act.h"
+#include "train/engine.h"
+#include "train/parallel.h"
+
+namespace fastnn {
+namespace train {
+
+namespace {
+// Ctrl-C is checked this often (re-acquiring the GIL costs about a microsecond).
+constexpr double kSignalCheckSeconds = 0.05;
+
+double now_seconds() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+template <class T>
+void Engine<T>::collect(const Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b) {
+  for (std::size_t o = 0; o < outputs_.size(); ++o) {
+    T* dst = d.collect.size() > o ? d.collect[o] : nullptr;
+    if (!dst) continue;
+    const index_t w = width_[std::size_t(outputs_[o].tensor)];
+    const T* src = ws.act[std::size_t(outputs_[o].tensor)].data();
+    for (index_t r = 0; r < b; ++r) std::memcpy(dst + rows[r] * w, src + r * w, sizeof(T) * std::size_t(w));
+  }
+}
+
+template <class T>
+void Engine<T>::track_dead_units(const Workspace<T>& ws, index_t b) {
+  alive_.resize(nodes_.size());
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const NodeSpec& nd = nodes_[i];
+    if (nd.kind != NODE_DENSE || nd.act != ACT_RELU) continue;
+    const index_t w = nd.width;
+    if (alive_[i].size() != w) alive_[i].resize(w);
+    const T* y = ws.act[std::size_t(n_inputs_) + i].data();
+    unsigned char* a = alive_[i].data();
+    for (index_t r = 0; r < b; ++r)
+      for (index_t j = 0; j < w; ++j) a[j] |= y[r * w + j] > T(0);
+  }
+}
+
+template <class T>
+EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* host) {
+  EpochStats st;
+  st.output_loss_sum.assign(outputs_.size(), 0.0);
+  const index_t B = a.batch_size;
+  prepare(train_ws_, B, true);
+  Workspace<T>& ws = train_ws_;
+  if (a.diagnostics) {
+    alive_.clear();
+    st.tensor_grad_norm_sum.assign(pspecs_.size(), 0.0);
+  }
+  const bool weighted = d.sample_weight != nullptr;
+  double last_check = now_seconds();
+  for (index_t bi = a.batch_begin; bi < a.batch_end; ++bi) {
+    const index_t r0 = bi * B, r1 = std::min(d.n, r0 + B), b = r1 - r0;
+    if (b <= 0) break;
+    const std::int64_t* rows = d.order + r0;
+    gather(ws, d, rows, b);
+    if (!forward(ws, b, true, iterations, true, host)) {
+      st.host_error = true;
+      break;
+    }
+    std::fill(ws.grad_ready.begin(), ws.grad_ready.end(), false);
+    const double loss = loss_and_seed(ws, b, true, weighted, &st.output_loss_sum);
+    if (!backward(ws, b, host)) {
+      st.host_error = true;
+      break;
+    }
+    const double total = loss + regularize();
+    if (a.diagnostics) track_dead_units(ws, b);
+    clip(&st, a.diagnostics);
+    const bool last = bi + 1 == a.batch_end || r1 >= d.n;
+    if (a.diagnostics && last) std::memcpy(prev_params(), params_.data(), sizeof(T) * std::size_t(params_.size()));
+    optimizer_step(a.lrs[bi - a.batch_begin]);
+    if (a.diagnostics && last) update_ratios(&st);
+    collect(ws, d, rows, b);
+    if (weighted)
+      for (index_t r = 0; r < b; ++r) st.weight_sum += double(ws.weight[r]);
+    else
+      st.weight_sum += double(b);
+    st.loss_sum += double(b) * total;
+    st.samples += b;
+    st.batches++;
+    if (!std::isfinite(total) && st.nan_batch < 0) {
+      st.nan_batch = bi;
+      if (a.stop_on_nan) break;
+    }
+    if (host) {
+      const double t = now_seconds();
+      if (t - last_check > kSignalCheckSeconds) {
+        last_check = t;
+        if (host->interrupted()) {
+          st.interrupted = true;
+          break;
+        }
+      }
+    }
+  }
+  if (a.diagnostics) {
+    st.dead_fraction.assign(nodes_.size(), std::nan(""));
+    for (std::size_t i = 0; i < alive_.size(); ++i) {
+      if (alive_[i].size() == 0) continue;
+      index_t dead = 0;
+      for (index_t j = 0; j < alive_[i].size(); ++j) dead += alive_[i][j] == 0;
+      st.dead_fraction[i] = double(dead) / double(alive_[i].size());
+    }
+  }
+  return st;
+}
+
+template <class T>
+T* Engine<T>::prev_params() {
+  if (prev_params_.size() != params_.size()) prev_params_.resize(params_.size());
+  return prev_params_.data();
+}
+
+template <class T>
+void Engine<T>::update_ratios(EpochStats* st) {
+  // ||w_new - w_old|| / ||w_old|| per parameter tensor, for the last step of the call.
+  st->update_ratio.assign(pspecs_.size(), std::nan(""));
+  const T* P = params_.data();
+  const T* Q = prev_params_.data();
+  for (std::size_t k = 0; k < pspecs_.size(); ++k) {
+    const ParamSpec& p = pspecs_[k];
+    double du = 0, ww = 0;
+    for (index_t i = p.off; i < p.off + p.size; ++i) {
+      const double d = double(P[i]) - double(Q[i]);
+      du += d * d;
+      ww += double(Q[i]) * double(Q[i]);
+    }
+    st->update_ratio[k] = ww > 0 ? std::sqrt(du / ww) : (du > 0 ? INFINITY : 0.0);
+  }
+}
+
+template <class T>
+bool Engine<T>::predict(const Data<T>& d, index_t batch_size, const std::vector<T*>& out, Host<T>* host) {
+  prepare(infer_ws_, std::min(batch_size, std::max<index_t>(d.n, 1)), false);
+  Workspace<T>& ws = infer_ws_;
+  const index_t B = std::min(batch_size, ws.batch);
+  for (index_t r0 = 0; r0 < d.n; r0 += B) {
+    const index_t b = std::min(B, d.n - r0);
+    for (int t = 0; t < n_inputs_; ++t) ws.xin[std::size_t(t)] = d.x[std::size_t(t)] + r0 * width_[std::size_t(t)];
+    if (!forward(ws, b, false, 0, false, host)) return false;
+    for (std::size_t o = 0; o < outputs_.size() && o < out.size(); ++o) {
+      const index_t w = width_[std::size_t(outputs_[o].tensor)];
+      std::memcpy(out[o] + r0 * w, ws.act[std::size_t(outputs_[o].tensor)].data(), sizeof(T) * std::size_t(b * w));
+    }
+  }
+  return true;
+}
+
+template <class T>
+double Engine<T>::compute_gradients(const Data<T>& d, std::int64_t step, Host<T>* host, bool* ok) {
+  const index_t b = d.n;
+  prepare(train_ws_, b, true);
+  Workspace<T>& ws = train_ws_;
+  *ok = false;
+  gather(ws, d, d.order, b);
+  if (!forward(ws, b, true, step, false, host)) return 0;
+  std::fill(ws.grad_ready.begin(), ws.grad_ready.end(), false);
+  const double loss = loss_and_seed(ws, b, true, d.sample_weight != nullptr, nullptr);
+  // Parameters no loss reaches (and frozen ones) report a zero gradient.
+  std::memset(static_cast<void*>(grads_.data()), 0, sizeof(T) * std::size_t(grads_.size()));
+  if (!backward(ws, b, host)) return 0;
+  *ok = true;
+  return loss + regularize();
+}
+
+#define FASTNN_INST(T)                                                                              \
+  template EpochStats Engine<T>::run_epoch(const Data<T>&, const EpochArgs&, Host<T>*);             \
+  template bool Engine<T>::predict(const Data<T>&, index_t, const std::vector<T*>&, Host<T>*);      \
+  template double Engine<T>::compute_gradients(const Data<T>&, std::int64_t, Host<T>*, bool*);      \
+  template void Engine<T>::collect(const Workspace<T>&, const Data<T>&, const std::int64_t*, index_t); \
+  template void Engine<T>::track_dead_units(const Workspace<T>&, index_t);                          \
+  template T* Engine<T>::prev_params();                                                             \
+  template void Engine<T>::update_ratios(EpochStats*);
+FASTNN_INST(float)
+FASTNN_INST(double)
+#undef FASTNN_INST
+
+}  // namespace train
+}  // namespace fastnn

@@ -1,0 +1,253 @@
+// Regularization, gradient clipping and the optimizer step over the flat parameter buffer.
+//
+// Reductions (penalties, norms) are computed in blocks of kNormBlock elements that never
+// straddle two parameter tensors; block sums are computed in parallel and added in order,
+// so every figure is independent of the thread count.
+#include <cmath>
+#include <stdexcept>
+
+#include "fastnn/dispatch.h"
+#include "fastnn/optim.h"
+#include "train/engine.h"
+#include "train/parallel.h"
+
+namespace fastnn {
+namespace train {
+
+namespace {
+constexpr index_t kChunk = index_t(1) << 14;
+template <class T> const OptimFns<T>& fns();
+template <> const OptimFns<float>& fns<float>() { return kernels().optim.f32; }
+template <> const OptimFns<double>& fns<double>() { return kernels().optim.f64; }
+}  // namespace
+
+int opt_state_slots(const OptSpec& o) {
+  switch (o.kind) {
+    case OPT_SGD: return o.momentum != 0 ? 1 : 0;
+    case OPT_RMSPROP: return 1 + (o.momentum != 0 ? 1 : 0) + (o.centered ? 1 : 0);
+    case OPT_ADAGRAD: return 1;
+    case OPT_ADADELTA: return 2;
+    case OPT_ADAM: return o.amsgrad ? 3 : 2;
+    case OPT_ADAMAX: return 2;
+    case OPT_NADAM: return 2;
+  }
+  throw std::invalid_argument("unknown optimizer kind");
+}
+
+template <class T>
+void Engine<T>::set_opt(const OptSpec& o) {
+  const int slots = opt_state_slots(o);
+  const bool same = o.kind == opt_.kind && int(opt_state_.size()) == slots && opt_state_.size() > 0 &&
+                    opt_state_[0].size() == params_.size();
+  opt_ = o;
+  if (!same || slots == 0) {
+    opt_state_.clear();
+    opt_state_.resize(std::size_t(slots));
+    for (auto& b : opt_state_) b.resize(params_.size());
+    reset_opt_state();
+  }
+  // Blocks of the trainable tensors (for norms, penalties and the update).
+  blocks_.clear();
+  for (std::size_t k = 0; k < pspecs_.size(); ++k) {
+    const ParamSpec& p = pspecs_[k];
+    if (!p.trainable) continue;
+    for (index_t b = 0; b < p.size; b += kNormBlock) blocks_.push_back({int(k), p.off + b, std::min(kNormBlock, p.size - b)});
+  }
+  partial_.resize(index_t(blocks_.size()) + 1);
+}
+
+template <class T>
+void Engine<T>::reset_opt_state() {
+  for (auto& b : opt_state_)
+    for (index_t i = 0; i < b.size(); ++i) b[i] = T(0);
+  if (opt_.kind == OPT_ADAGRAD && !opt_state_.empty())
+    for (index_t i = 0; i < opt_state_[0].size(); ++i) opt_state_[0][i] = T(opt_.initial_accumulator_value);
+  iterations = 0;
+  nadam_mu_product = 1.0;
+}
+
+template <class T>
+template <class F>
+void Engine<T>::for_blocks(double ns_per_elem, F&& f) {
+  const index_t nb = index_t(blocks_.size());
+  parallel_range(nb, double(kNormBlock) * ns_per_elem, [&](index_t b0, index_t b1) {
+    for (index_t b = b0; b < b1; ++b) f(blocks_[std::size_t(b)], b);
+  }, 1);
+}
+
+template <class T>
+double Engine<T>::regularize() {
+  bool any = false;
+  for (const ParamSpec& p : pspecs_) any = any || (p.trainable && (p.l1 != 0 || p.l2 != 0));
+  if (!any) return 0;
+  T* P = params_.data();
+  T* G = grads_.data();
+  double* part = partial_.data();
+  for_blocks(0.6, [&](const Block& blk, index_t b) {
+    const ParamSpec& p = pspecs_[std::size_t(blk.tensor)];
+    double s = 0;
+    if (p.l1 != 0 || p.l2 != 0) {
+      const T l1 = T(p.l1), l2x2 = T(2 * p.l2);
+      double s1 = 0, s2 = 0;
+      for (index_t i = blk.off; i < blk.off + blk.len; ++i) {
+        const T w = P[i];
+        s1 += std::fabs(double(w));
+        s2 += double(w) * double(w);
+        G[i] += l1 * T((w > T(0)) - (w < T(0))) + l2x2 * w;
+      }
+      s = p.l1 * s1 + p.l2 * s2;
+    }
+    part[b] = s;
+  });
+  double total = 0;
+  for (std::size_t b = 0; b < blocks_.size(); ++b) total += part[b];
+  return total;
+}
+
+template <class T>
+void Engine<T>::block_sumsq() {
+  const T* G = grads_.data();
+  double* part = partial_.data();
+  auto sumsq = fns<T>().sumsq;
+  for_blocks(0.3, [&](const Block& blk, index_t b) { part[b] = sumsq(G + blk.off, blk.len); });
+}
+
+template <class T>
+double Engine<T>::tensor_norm_sq(std::vector<double>& per_tensor) {
+  per_tensor.assign(pspecs_.size(), 0.0);
+  double total = 0;
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    per_tensor[std::size_t(blocks_[b].tensor)] += partial_[index_t(b)];
+    total += partial_[index_t(b)];
+  }
+  return total;
+}
+
+template <class T>
+void Engine<T>::clip(EpochStats* st, bool diag) {
+  const OptSpec& o = opt_;
+  T* G = grads_.data();
+  const bool norms = diag || o.clipnorm > 0 || o.global_clipnorm > 0;
+  if (!norms && o.clipvalue <= 0) return;
+  std::vector<double>& tn = tensor_sq_;
+  if (norms) {
+    block_sumsq();
+    double total = tensor_norm_sq(tn);
+    if (diag && st) {
+      st->grad_norm_sum += std::sqrt(total);
+      st->tensor_grad_norm_sum.resize(pspecs_.size(), 0.0);
+      for (std::size_t k = 0; k < tn.size(); ++k) st->tensor_grad_norm_sum[k] += std::sqrt(tn[k]);
+    }
+    if (o.clipnorm > 0) {  // per tensor: g * c / max(|g|, c)
+      total = 0;
+      for (std::size_t k = 0; k < pspecs_.size(); ++k) {
+        const double nk = std::sqrt(tn[k]);
+        if (pspecs_[k].trainable && nk > o.clipnorm) {
+          const double s = o.clipnorm / nk;
+          fns<T>().scale(G + pspecs_[k].off, pspecs_[k].size, T(s));
+          tn[k] *= s * s;
+        }
+        if (pspecs_[k].trainable) total += tn[k];
+      }
+    }
+    const double g = std::sqrt(total);
+    if (o.global_clipnorm > 0 && g > o.global_clipnorm) {
+      const T s = T(o.global_clipnorm / g);
+      for_blocks(0.3, [&](const Block& blk, index_t) { fns<T>().scale(G + blk.off, blk.len, s); });
+    }
+  }
+  if (o.clipvalue > 0) {
+    const T v = T(o.clipvalue);
+    for_blocks(0.3, [&](const Block& blk, index_t) { fns<T>().clamp(G + blk.off, blk.len, -v, v); });
+  }
+}
+
+template <class T>
+void Engine<T>::optimizer_step(double lr) {
+  const OptSpec& o = opt_;
+  T* P = params_.data();
+  const T* G = grads_.data();
+  auto slot = [&](int k) { return opt_state_[std::size_t(k)].data(); };
+  const index_t step = index_t(iterations) + 1;
+  const OptimFns<T>& f = fns<T>();
+  auto run = [&](auto fn, const auto& args) {
+    for_blocks(1.0, [&](const Block& blk, index_t) { fn(args, blk.off, blk.off + blk.len); });
+  };
+  switch (o.kind) {
+    case OPT_SGD: {
+      SgdArgs<T> a;
+      a.param = P; a.grad = G; a.momentum_buffer = o.momentum != 0 ? slot(0) : nullptr;
+      a.lr = lr; a.momentum = o.momentum; a.dampening = o.dampening; a.weight_decay = o.weight_decay;
+      a.nesterov = o.nesterov; a.first_step = iterations == 0;
+      run(f.sgd, a);
+      break;
+    }
+    case OPT_RMSPROP: {
+      RmspropArgs<T> a;
+      int k = 0;
+      a.param = P; a.grad = G; a.square_avg = slot(k++);
+      if (o.momentum != 0) a.momentum_buffer = slot(k++);
+      if (o.centered) a.grad_avg = slot(k++);
+      a.lr = lr; a.alpha = o.rho; a.eps = o.eps; a.weight_decay = o.weight_decay; a.momentum = o.momentum;
+      a.centered = o.centered;
+      run(f.rmsprop, a);
+      break;
+    }
+    case OPT_ADAGRAD: {
+      AdagradArgs<T> a;
+      a.param = P; a.grad = G; a.state_sum = slot(0);
+      a.lr = lr; a.lr_decay = o.lr_decay; a.weight_decay = o.weight_decay; a.eps = o.eps; a.step = step;
+      run(f.adagrad, a);
+      break;
+    }
+    case OPT_ADADELTA: {
+      AdadeltaArgs<T> a;
+      a.param = P; a.grad = G; a.square_avg = slot(0); a.acc_delta = slot(1);
+      a.lr = lr; a.rho = o.rho; a.eps = o.eps; a.weight_decay = o.weight_decay;
+      run(f.adadelta, a);
+      break;
+    }
+    case OPT_ADAM: {
+      AdamArgs<T> a;
+      a.param = P; a.grad = G; a.exp_avg = slot(0); a.exp_avg_sq = slot(1);
+      a.max_exp_avg_sq = o.amsgrad ? slot(2) : nullptr;
+      a.lr = lr; a.beta1 = o.beta1; a.beta2 = o.beta2; a.eps = o.eps; a.weight_decay = o.weight_decay;
+      a.step = step; a.decoupled_weight_decay = o.decoupled_weight_decay; a.amsgrad = o.amsgrad;
+      run(f.adam, a);
+      break;
+    }
+    case OPT_ADAMAX: {
+      AdamaxArgs<T> a;
+      a.param = P; a.grad = G; a.exp_avg = slot(0); a.exp_inf = slot(1);
+      a.lr = lr; a.beta1 = o.beta1; a.beta2 = o.beta2; a.eps = o.eps; a.weight_decay = o.weight_decay; a.step = step;
+      run(f.adamax, a);
+      break;
+    }
+    case OPT_NADAM: {
+      NadamArgs<T> a;
+      a.param = P; a.grad = G; a.exp_avg = slot(0); a.exp_avg_sq = slot(1);
+      a.lr = lr; a.beta1 = o.beta1; a.beta2 = o.beta2; a.eps = o.eps; a.weight_decay = o.weight_decay;
+      a.momentum_decay = o.momentum_decay; a.mu_product = nadam_mu_product; a.step = step;
+      a.decoupled_weight_decay = o.decoupled_weight_decay;
+      run(f.nadam, a);
+      nadam_mu_product *= o.beta1 * (1.0 - 0.5 * std::pow(0.96, double(step) * o.momentum_decay));
+      break;
+    }
+  }
+  ++iterations;
+}
+
+#define FASTNN_INST(T)                                  \
+  template void Engine<T>::set_opt(const OptSpec&);     \
+  template void Engine<T>::reset_opt_state();           \
+  template double Engine<T>::regularize();              \
+  template void Engine<T>::block_sumsq();               \
+  template double Engine<T>::tensor_norm_sq(std::vector<double>&); \
+  template void Engine<T>::clip(EpochStats*, bool);     \
+  template void Engine<T>::optimizer_step(double);
+FASTNN_INST(float)
+FASTNN_INST(double)
+#undef FASTNN_INST
+
+}  // namespace train
+}  // namespace fastnn
