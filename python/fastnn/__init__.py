@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from fastnn import _core
 from fastnn import ops
+from fastnn import (callbacks, initializers, layers, losses, metrics, optimizers, regularizers,
+                    schedules)
+from fastnn.layers import Input
+from fastnn.model import Model, Sequential
 
 __version__ = _core.__version__
 
-__all__ = ["__version__", "show_config", "set_num_threads", "get_num_threads", "ops"]
+__all__ = ["__version__", "show_config", "set_num_threads", "get_num_threads", "ops", "layers", "losses",
+           "metrics", "optimizers", "schedules", "initializers", "regularizers", "callbacks", "Input", "Model",
+           "Sequential"]
 
 
 def set_num_threads(n: int) -> None:

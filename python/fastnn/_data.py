@@ -1,0 +1,147 @@
+"""Validation and conversion of the data given to fit / evaluate / predict (once per call,
+before any native work, so a bad call never changes a model)."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _describe(a):
+    return f"shape {tuple(a.shape)} and dtype {a.dtype}"
+
+
+def _to_array(v, name):
+    if hasattr(v, "to_numpy") and not isinstance(v, np.ndarray):  # pandas DataFrame / Series
+        v = v.to_numpy()
+    if isinstance(v, np.ndarray):
+        return v
+    try:
+        a = np.asarray(v)
+    except Exception as e:  # ragged lists and the like
+        raise TypeError(f"{name}: cannot convert {type(v).__name__} to an array ({e})") from None
+    return a
+
+
+def _check_numeric(a, name):
+    if a.dtype == object or a.dtype.kind in "OSUVMmc":
+        raise TypeError(f"{name}: expected real numbers, got {_describe(a)}")
+
+
+def as_matrix(v, name, dtype, width=None):
+    """A C-contiguous 2-D array of `dtype`, finite, with `width` columns when given."""
+    a = _to_array(v, name)
+    _check_numeric(a, name)
+    if a.ndim != 2:
+        hint = " (use x.reshape(-1, 1) for a single feature)" if a.ndim == 1 else ""
+        raise ValueError(f"{name}: expected a 2-D array (samples, features), got {_describe(a)}{hint}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"{name}: empty data, got {_describe(a)}")
+    if width is not None and a.shape[1] != width:
+        raise ValueError(f"{name}: the model expects {width} features, got {_describe(a)}")
+    out = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name}: contains NaN or Inf ({_describe(a)})")
+    return out
+
+
+def split_named(v, names, name):
+    """A list with one entry per name from a single value, a list/tuple or a dict."""
+    if isinstance(v, dict):
+        missing = [n for n in names if n not in v]
+        extra = [k for k in v if k not in names]
+        if missing or extra:
+            raise ValueError(f"{name}: expected keys {names}, got {list(v)}")
+        return [v[n] for n in names]
+    if isinstance(v, (list, tuple)) and len(names) > 1:
+        if len(v) != len(names):
+            raise ValueError(f"{name}: expected {len(names)} arrays ({names}), got {len(v)}")
+        return list(v)
+    if len(names) != 1:
+        raise ValueError(f"{name}: the model has {len(names)} of them ({names}); pass a list or a dict")
+    return [v]
+
+
+def as_labels(v, name, n_classes):
+    """int64 labels in [0, n_classes) from (n,) or (n, 1) integers (or integral floats)."""
+    a = _to_array(v, name)
+    _check_numeric(a, name)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise ValueError(f"{name}: sparse labels must be 1-D (n,) class indices, got {_describe(a)}")
+    if a.size == 0:
+        raise ValueError(f"{name}: empty labels")
+    if a.dtype.kind == "b":
+        a = a.astype(np.int64)
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name}: labels contain NaN or Inf")
+        if not np.all(a == np.round(a)):
+            raise ValueError(f"{name}: labels must be whole class indices, got non-integral floats ({_describe(a)})")
+    lab = np.ascontiguousarray(a, dtype=np.int64)
+    lo, hi = int(lab.min()), int(lab.max())
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(f"{name}: labels must be in [0, {n_classes}) for an output of {n_classes} units, "
+                         f"got values in [{lo}, {hi}]")
+    return lab
+
+
+def as_targets(v, name, dtype, width):
+    a = _to_array(v, name)
+    _check_numeric(a, name)
+    if a.ndim == 1 and width == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim == 1:
+        raise ValueError(f"{name}: expected (n, {width}) targets for an output of {width} units, got {_describe(a)}"
+                         " (integer class labels need loss='sparse_categorical_crossentropy')")
+    return as_matrix(a, name, dtype, width)
+
+
+def as_sample_weight(v, n, dtype, name="sample_weight"):
+    if v is None:
+        return None
+    a = _to_array(v, name)
+    _check_numeric(a, name)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"{name}: expected shape ({n},), got {_describe(a)}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(a).all() or (a < 0).any():
+        raise ValueError(f"{name}: weights must be finite and >= 0")
+    return a
+
+
+def class_weights(class_weight, target, sparse, dtype):
+    """Per-sample weights from a {class: weight} dict for one classification output."""
+    if not isinstance(class_weight, dict) or not class_weight:
+        raise TypeError("class_weight: expected a non-empty dict {class index: weight}")
+    if sparse:
+        cls = target
+    elif target.shape[1] == 1:
+        cls = (target[:, 0] > 0.5).astype(np.int64)
+    else:
+        cls = np.argmax(target, axis=1)
+    n_cls = max(int(cls.max()) + 1, max(int(k) for k in class_weight) + 1)
+    table = np.ones(n_cls, dtype=np.float64)
+    for k, w in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or int(k) < 0:
+            raise ValueError(f"class_weight: keys must be class indices >= 0, got {k!r}")
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not np.isfinite(w) or w < 0:
+            raise ValueError(f"class_weight: weight of class {k} must be finite and >= 0, got {w!r}")
+        table[int(k)] = float(w)
+    return table[cls].astype(dtype)
+
+
+def check_rows(arrays, name="x and y"):
+    ns = {a.shape[0] for a in arrays if a is not None}
+    if len(ns) > 1:
+        raise ValueError(f"{name}: all arrays must have the same number of rows, got {sorted(ns)}")
+    return ns.pop()
+
+
+def positive_int(v, name):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < 1:
+        raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+    return int(v)

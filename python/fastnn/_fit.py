@@ -1,0 +1,313 @@
+"""The Python side of training: validate once, then one native call per epoch (or per chunk
+of batches when a callback needs them), callbacks between calls."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from fastnn import _core, _data
+
+_PREDICT_BATCH = 1024
+
+
+def _prepare(model):
+    if not model.compiled:
+        raise RuntimeError("the model must be compiled before training or evaluation: call model.compile(...)")
+
+
+def _inputs(model, x):
+    if hasattr(model, "_ensure_built"):
+        model._ensure_built(x)
+    xs = _data.split_named(x, model.input_names, "x")
+    return [_data.as_matrix(v, "x", model.dtype, t.width) for v, t in zip(xs, model._inputs)]
+
+
+def _targets(model, y):
+    if y is None:
+        raise ValueError("y: targets are required")
+    ys = _data.split_named(y, model.output_names, "y")
+    floats, labels = [], []
+    for v, t, l in zip(ys, model._outputs, model._losses):
+        if getattr(l, "sparse", False):
+            floats.append(None)
+            labels.append(_data.as_labels(v, "y", t.width))
+        else:
+            floats.append(_data.as_targets(v, "y", model.dtype, t.width))
+            labels.append(None)
+    return floats, labels
+
+
+def _weights(model, sample_weight, class_weight, floats, labels, n):
+    sw = _data.as_sample_weight(sample_weight, n, model.dtype)
+    if class_weight is not None:
+        if len(model._outputs) != 1:
+            raise ValueError("class_weight: only for single-output models (use sample_weight)")
+        cw = _data.class_weights(class_weight, labels[0] if labels[0] is not None else floats[0],
+                                 labels[0] is not None, model.dtype)
+        sw = cw if sw is None else (sw * cw).astype(model.dtype)
+    return sw
+
+
+def _link(loss, out):
+    """Outputs as probabilities for metrics when the loss takes logits."""
+    if not getattr(loss, "from_logits", False):
+        return out
+    if loss.name in ("binary_crossentropy",):
+        return 1.0 / (1.0 + np.exp(-np.clip(out, -500, 500)))
+    z = out - out.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _metric_logs(model, preds, floats, labels, sw, prefix=""):
+    logs = {}
+    multi = len(model._outputs) > 1
+    for o, ms in enumerate(model._metric_objs):
+        if not ms:
+            continue
+        y_true = labels[o] if labels[o] is not None else floats[o]
+        y_pred = _link(model._losses[o], preds[o])
+        for m in ms:
+            m.reset_state()
+            m.update_state(y_true, y_pred, sample_weight=sw)
+            r = m.result()
+            key = f"{model.output_names[o]}_{m.name}" if multi else m.name
+            logs[prefix + key] = r if np.ndim(r) == 0 else np.asarray(r)
+    return logs
+
+
+def _penalty(model):
+    total = 0.0
+    for layer, d, off in model._layout.entries:
+        if d.regularizer is not None:
+            total += float(d.regularizer(layer._weights[d.name]))
+    return total
+
+
+def predict(model, x, batch_size=None):
+    xs = _inputs(model, x)
+    n = xs[0].shape[0]
+    _data.check_rows(xs, "x")
+    bs = _PREDICT_BATCH if batch_size is None else _data.positive_int(batch_size, "batch_size")
+    outs = [np.empty((n, t.width), dtype=model.dtype) for t in model._outputs]
+    model._engine.predict(xs, n, bs, outs, model._py_layers)
+    if model._output_style == "single":
+        return outs[0]
+    if model._output_style == "dict":
+        return dict(zip(model.output_names, outs))
+    return outs
+
+
+def evaluate(model, x, y, batch_size=None, sample_weight=None, prefix=""):
+    _prepare(model)
+    xs = _inputs(model, x)
+    floats, labels = _targets(model, y)
+    n = _data.check_rows(xs + floats + labels)
+    sw = _data.as_sample_weight(sample_weight, n, model.dtype)
+    bs = _PREDICT_BATCH if batch_size is None else _data.positive_int(batch_size, "batch_size")
+    preds = [np.empty((n, t.width), dtype=model.dtype) for t in model._outputs]
+    model._engine.predict(xs, n, bs, preds, model._py_layers)
+    total = _penalty(model)
+    per = {}
+    for o, l in enumerate(model._losses):
+        yt = labels[o] if labels[o] is not None else floats[o]
+        v = float(l(yt, preds[o], sample_weight=sw)) if l.reduction != "none" else float(
+            np.mean(l(yt, preds[o], sample_weight=sw)))
+        per[o] = v
+        total += model._loss_weights[o] * v
+    logs = {prefix + "loss": total}
+    if len(model._outputs) > 1:
+        for o, name in enumerate(model.output_names):
+            logs[f"{prefix}{name}_loss"] = per[o]
+    logs.update(_metric_logs(model, preds, floats, labels, sw, prefix))
+    return logs
+
+
+def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
+    _prepare(model)
+    model._sync()
+    xs = _inputs(model, x)
+    floats, labels = _targets(model, y)
+    n = _data.check_rows(xs + floats + labels)
+    sw = _weights(model, sample_weight, class_weight, floats, labels, n)
+    order = np.arange(n, dtype=np.int64)
+    lrs = model.optimizer._learning_rates(1, 0)
+    collect = [np.empty((n, t.width), dtype=model.dtype) if ms else None
+               for t, ms in zip(model._outputs, model._metric_objs)]
+    st = model._engine.run_epoch(xs, _none_list(floats), _none_list(labels), sw, order, n, 0, 1, lrs, collect,
+                                 False, False, model._py_layers)
+    _raise_error(st)
+    logs = {"loss": st["loss_sum"] / max(st["samples"], 1)}
+    logs.update(_metric_logs(model, collect, floats, labels, sw))
+    return logs
+
+
+def _none_list(v):
+    return [a if a is not None else np.empty(0) for a in v]
+
+
+def _raise_error(st):
+    err = st.get("error")
+    if err is not None and not isinstance(err, KeyboardInterrupt):
+        raise err
+
+
+def _split_validation(xs, floats, labels, sw, split):
+    if not (isinstance(split, (int, float)) and 0 <= split < 1):
+        raise ValueError(f"validation_split: expected a number in [0, 1), got {split!r}")
+    n = xs[0].shape[0]
+    n_val = int(math.floor(n * split))
+    if split == 0 or n_val == 0:
+        return xs, floats, labels, sw, None
+    if n - n_val < 1:
+        raise ValueError(f"validation_split={split} leaves no training rows of {n}")
+    cut = n - n_val
+
+    def head(v):
+        return None if v is None else np.ascontiguousarray(v[:cut])
+
+    def tail(v):
+        return None if v is None else np.ascontiguousarray(v[cut:])
+
+    val = ([tail(v) for v in xs], [tail(v) for v in floats], [tail(v) for v in labels], tail(sw))
+    return [head(v) for v in xs], [head(v) for v in floats], [head(v) for v in labels], head(sw), val
+
+
+def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+        class_weight, sample_weight, initial_epoch, seed, diagnostics):
+    from fastnn import callbacks as cbm
+
+    _prepare(model)
+    batch_size = _data.positive_int(batch_size, "batch_size")
+    epochs = int(epochs) if not isinstance(epochs, bool) and isinstance(epochs, (int, np.integer)) else None
+    if epochs is None or epochs < 0:
+        raise ValueError("epochs: expected an int >= 0")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+        raise ValueError(f"initial_epoch: expected an int >= 0, got {initial_epoch!r}")
+    model._sync()
+    xs = _inputs(model, x)
+    floats, labels = _targets(model, y)
+    n_all = _data.check_rows(xs + floats + labels)
+    sw = _weights(model, sample_weight, class_weight, floats, labels, n_all)
+    if validation_data is not None:
+        if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data: expected (x_val, y_val) or (x_val, y_val, sample_weight_val)")
+        vx = _inputs(model, validation_data[0])
+        vf, vl = _targets(model, validation_data[1])
+        nv = _data.check_rows(vx + vf + vl, "validation_data")
+        vsw = _data.as_sample_weight(validation_data[2] if len(validation_data) == 3 else None, nv, model.dtype)
+        val = (vx, vf, vl, vsw)
+    else:
+        xs, floats, labels, sw, val = _split_validation(xs, floats, labels, sw, validation_split)
+    n = xs[0].shape[0]
+    if verbose == "auto":
+        verbose = 1
+    seed = model.seed if seed is None else int(seed)
+    n_batches = -(-n // batch_size)
+    cbl = cbm.CallbackList(callbacks, model=model, add_history=True, add_progress=verbose,
+                           params={"epochs": epochs, "steps": n_batches, "samples": n, "batch_size": batch_size,
+                                   "verbose": verbose})
+    stop_on_nan = any(isinstance(c, cbm.TerminateOnNaN) for c in (callbacks or []))
+    freq = getattr(cbl, "batch_frequency", None)
+    chunk = n_batches if not freq else max(1, int(freq))
+    want_collect = [bool(ms) for ms in model._metric_objs]
+    collect = [np.empty((n, t.width), dtype=model.dtype) if w else None
+               for t, w in zip(model._outputs, want_collect)]
+    yl, ll = _none_list(floats), _none_list(labels)
+    model.stop_training = False
+    interrupt = None
+    error = None
+    cbl.on_train_begin({})
+    try:
+        for epoch in range(initial_epoch, epochs):
+            cbl.on_epoch_begin(epoch, {})
+            order = _core.shuffle_order(n, seed, epoch) if shuffle else np.arange(n, dtype=np.int64)
+            t0 = time.perf_counter()
+            tot = {"loss_sum": 0.0, "samples": 0, "output_loss_sum": np.zeros(len(model._outputs)),
+                   "grad_norm_sum": 0.0, "batches": 0}
+            diag = {}
+            nan_batch = -1
+            b = 0
+            while b < n_batches:
+                e = min(n_batches, b + chunk)
+                lrs = model.optimizer._learning_rates(e - b, epoch)
+                st = model._engine.run_epoch(xs, yl, ll, sw, order, batch_size, b, e, lrs, collect, stop_on_nan,
+                                             bool(diagnostics), model._py_layers)
+                tot["loss_sum"] += st["loss_sum"]
+                tot["samples"] += st["samples"]
+                tot["batches"] += st["batches"]
+                tot["output_loss_sum"] += np.asarray(st["output_loss_sum"])
+                tot["grad_norm_sum"] += st["grad_norm_sum"]
+                if diagnostics:
+                    _merge_diag(diag, st, model)
+                if st["nan_batch"] >= 0 and nan_batch < 0:
+                    nan_batch = st["nan_batch"]
+                err = st.get("error")
+                if err is not None:
+                    if isinstance(err, KeyboardInterrupt) or st["interrupted"]:
+                        interrupt = err
+                    else:
+                        error = err
+                    break
+                b += st["batches"]
+                if st["batches"] == 0:
+                    break
+                if nan_batch >= 0 and stop_on_nan:
+                    break
+                if e < n_batches or freq:
+                    blogs = {"batch": b - 1, "size": tot["samples"], "loss": tot["loss_sum"] / max(tot["samples"], 1)}
+                    cbl.on_train_batch_end(b - 1, blogs)
+                    if model.stop_training:
+                        break
+            if error is not None:
+                raise error
+            logs = {"loss": tot["loss_sum"] / max(tot["samples"], 1)}
+            if len(model._outputs) > 1:
+                for o, name in enumerate(model.output_names):
+                    logs[f"{name}_loss"] = float(tot["output_loss_sum"][o] / max(tot["samples"], 1))
+            if tot["samples"] == n and interrupt is None:
+                logs.update(_metric_logs(model, collect, floats, labels, sw))
+            if nan_batch >= 0:
+                logs["nan_batch"] = nan_batch
+            if diagnostics and tot["batches"]:
+                logs["grad_norm"] = tot["grad_norm_sum"] / tot["batches"]
+                for k, v in diag.items():
+                    logs[k] = v / tot["batches"] if k.startswith("grad_norm/") else v
+            if val is not None and interrupt is None:
+                logs.update(evaluate(model, val[0], _val_targets(model, val), sample_weight=val[3], prefix="val_"))
+            logs["lr"] = model.optimizer.current_learning_rate(epoch)
+            logs["time"] = time.perf_counter() - t0
+            if interrupt is not None:
+                break
+            cbl.on_epoch_end(epoch, logs)
+            if model.stop_training or (nan_batch >= 0 and stop_on_nan):
+                break
+    finally:
+        cbl.on_train_end({})
+    if interrupt is not None:
+        raise interrupt
+    return model.history
+
+
+def _val_targets(model, val):
+    _, vf, vl, _ = val
+    out = [l if l is not None else f for f, l in zip(vf, vl)]
+    if model._output_style == "dict":
+        return dict(zip(model.output_names, out))
+    return out if len(out) > 1 else out[0]
+
+
+def _merge_diag(diag, st, model):
+    names = {}
+    for k, (layer, d, off) in enumerate(model._layout.entries):
+        names[k] = f"{layer.name}.{d.name}"
+    for k, v in enumerate(st["tensor_grad_norm_sum"]):
+        key = f"grad_norm/{names[k]}"
+        diag[key] = diag.get(key, 0.0) + v
+    for k, v in enumerate(st["update_ratio"]):
+        diag[f"update_ratio/{names[k]}"] = v
+    for i, v in enumerate(st["dead_fraction"]):
+        if not math.isnan(v):
+            diag[f"dead_relu/{model.layers[i].name}"] = v

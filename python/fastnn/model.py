@@ -1,0 +1,477 @@
+"""Models: :class:`Sequential` and the functional :class:`Model` (a DAG of layers with one
+or more inputs and several named outputs, each with its own loss: multi-task learning).
+
+Parameters, gradients and optimizer state live in one flat native buffer per model; every
+layer's weights are numpy views into it. Training runs a whole epoch natively (see
+:meth:`Model.fit`)."""
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+
+from fastnn import _core, _graph
+from fastnn import layers as _layers
+from fastnn import losses as _losses
+from fastnn import metrics as _metrics
+from fastnn import optimizers as _optimizers
+from fastnn.layers import InputLayer, Tensor
+
+__all__ = ["Model", "Sequential"]
+
+
+def _dtype(d):
+    dt = np.dtype(d)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype: expected float32 or float64, got {dt}")
+    return dt
+
+
+class Model:
+    """A network of layers from input tensors to output tensors.
+
+    Parameters
+    ----------
+    inputs : Tensor or list of Tensor
+        Made by :func:`fastnn.Input`.
+    outputs : Tensor, list of Tensor or dict of name -> Tensor
+        Named outputs (a dict) get their own loss, loss weight and metrics in ``compile``.
+    name : str, optional
+    dtype : "float32" (default) or "float64"
+    seed : int, optional
+        Seeds the initial weights and the dropout/noise streams (random when None).
+
+    Examples
+    --------
+    >>> import fastnn as fnn
+    >>> inp = fnn.Input(20)
+    >>> h = fnn.layers.Dense(64, activation="relu")(inp)
+    >>> model = fnn.Model(inp, {"price": fnn.layers.Dense(1)(h), "kind": fnn.layers.Dense(3)(h)}, seed=0)
+    >>> model.compile(optimizer="adam", loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+    ...               loss_weights={"price": 1.0, "kind": 0.5})
+    """
+
+    def __init__(self, inputs, outputs, name=None, dtype="float32", seed=None):
+        self.name = name or "model"
+        self.dtype = _dtype(dtype)
+        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
+        self._lock = threading.RLock()
+        self.optimizer = None
+        self.loss = None
+        self.history = None
+        self.stop_training = False
+        self.compiled = False
+        self._engine = None
+        self._init_graph(inputs, outputs)
+
+    # -- construction ----------------------------------------------------------------------
+    def _init_graph(self, inputs, outputs):
+        ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if not ins or not all(isinstance(t, Tensor) and isinstance(t.layer, InputLayer) for t in ins):
+            raise TypeError("inputs: expected fastnn.Input tensors")
+        if isinstance(outputs, dict):
+            names, outs = list(outputs), list(outputs.values())
+            self._output_style = "dict"
+        elif isinstance(outputs, (list, tuple)):
+            outs = list(outputs)
+            names = [t.layer.name for t in outs]
+            self._output_style = "list"
+        else:
+            outs, names = [outputs], [outputs.layer.name if isinstance(outputs, Tensor) else "output"]
+            self._output_style = "single"
+        if not outs or not all(isinstance(t, Tensor) for t in outs):
+            raise TypeError("outputs: expected fastnn Tensors (from calling layers)")
+        if any(isinstance(t.layer, InputLayer) for t in outs):
+            raise ValueError("outputs: an output must come from a layer, not directly from an input")
+        if len(set(names)) != len(names):
+            raise ValueError(f"outputs: names must be unique, got {names}")
+        self._inputs, self._outputs, self.output_names = ins, outs, names
+        self.input_names = [t.layer.name for t in ins]
+        self._nodes = _graph.topo_order(ins, outs)
+        self.layers = [t.layer for t in self._nodes]
+        self._build_engine()
+
+    def _build_engine(self, keep=None):
+        """(Re)create the native network; keeps weights the layers already hold."""
+        layout = _graph.Layout(self._nodes)
+        nodes, params, py_layers = _graph.build_specs(self._inputs, self._nodes, layout, self.seed)
+        tensor_of = {id(t.layer): i for i, t in enumerate(self._nodes)}
+        outs = []
+        for t in self._outputs:
+            o = _core.OutputSpec()
+            o.tensor = len(self._inputs) + tensor_of[id(t.layer)]
+            outs.append(o)
+        Engine = _core.Engine32 if self.dtype == np.float32 else _core.Engine64
+        eng = Engine(nodes, [t.width for t in self._inputs], params, layout.n_params, layout.n_state, outs,
+                     _core.OptSpec())
+        rng = np.random.default_rng(self.seed)
+        P, S, G = eng.params, eng.state, eng.grads
+        for layer, d, off in layout.entries:
+            view = P[off:off + d.size].reshape(d.shape)
+            old = layer._weights.get(d.name)
+            if old is not None and old.shape == view.shape:
+                view[...] = old
+            else:
+                view[...] = d.initializer(d.shape, dtype=self.dtype, rng=rng)
+            layer._weights[d.name] = view
+            layer.__dict__.setdefault("_grad_views", {})[d.name] = G[off:off + d.size].reshape(d.shape)
+        for layer, name, size, value, off in layout.states:
+            view = S[off:off + size]
+            old = layer._weights.get(name)
+            view[...] = old if old is not None and old.shape == view.shape else value
+            layer._weights[name] = view
+        for layer in self.layers:
+            layer._model = self
+        if keep is not None:  # a rebuild after trainability changed: keep the optimizer too
+            eng.set_outputs(keep._output_specs)
+            eng.set_opt(keep.optimizer._spec())
+            for a, b in zip(eng.opt_state, keep._engine.opt_state):
+                a[...] = b
+            eng.iterations = keep._engine.iterations
+            eng.nadam_mu_product = keep._engine.nadam_mu_product
+        self._engine, self._layout, self._py_layers = eng, layout, py_layers
+        self._signature = _graph.signature(self._nodes)
+
+    def _sync(self):
+        """Rebuild the native specs when trainability, regularizers or rates changed."""
+        if _graph.signature(self._nodes) != self._signature:
+            self._build_engine(keep=self if self.compiled else None)
+            if self.compiled:
+                self.optimizer._engine = self._engine
+
+    # -- compile ---------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+        """Configure training.
+
+        Parameters
+        ----------
+        optimizer : str or Optimizer, default "rmsprop" (as Keras)
+        loss : str, Loss, or a list/dict with one per output
+        metrics : list of str/Metric, or a dict output name -> list
+        loss_weights : list or dict of floats, optional (multi-task)
+        """
+        with self._lock:
+            opt = _optimizers.get(optimizer)
+            if loss is None:
+                raise ValueError("loss: required (e.g. 'mse' or 'sparse_categorical_crossentropy')")
+            loss_list = [_losses.get(l) for l in self._per_output(loss, "loss")]
+            lw = [1.0] * len(self._outputs) if loss_weights is None else \
+                [float(w) for w in self._per_output(loss_weights, "loss_weights", broadcast=False)]
+            if any(not np.isfinite(w) or w < 0 for w in lw):
+                raise ValueError(f"loss_weights: must be finite and >= 0, got {lw}")
+            metric_lists = self._metric_lists(metrics, loss_list)
+            specs = []
+            for t, l, w in zip(self._outputs, loss_list, lw):
+                o = _core.OutputSpec()
+                o.tensor = len(self._inputs) + [id(n.layer) for n in self._nodes].index(id(t.layer))
+                o.loss_id, o.from_logits = l.loss_id, bool(getattr(l, "from_logits", False))
+                o.delta = float(getattr(l, "delta", 1.0) or 1.0)
+                o.label_smoothing = float(getattr(l, "label_smoothing", 0.0) or 0.0)
+                o.weight = w
+                specs.append(o)
+                if getattr(l, "sparse", False) and t.width < 2:
+                    raise ValueError(f"loss: {l.name} needs an output of >= 2 units, output has {t.width}")
+                msg = _losses.check_output_loss_pair(_output_activation(t.layer), l)
+                if msg:
+                    warnings.warn(f"{t.layer.name}: {msg}", UserWarning, stacklevel=2)
+            self._engine.set_outputs(specs)
+            self._engine.set_opt(opt._spec())
+            self._engine.reset_opt_state()
+            opt._engine = self._engine
+            self._output_specs = specs
+            self.optimizer, self.loss, self._losses, self._loss_weights = opt, loss, loss_list, lw
+            self._metric_objs = metric_lists
+            self.compiled = True
+
+    def _per_output(self, v, name, broadcast=True):
+        names = self.output_names
+        if isinstance(v, dict):
+            missing = [n for n in names if n not in v]
+            extra = [k for k in v if k not in names]
+            if missing or extra:
+                raise ValueError(f"{name}: expected keys {names}, got {list(v)}")
+            return [v[n] for n in names]
+        if isinstance(v, (list, tuple)):
+            if len(v) != len(names):
+                raise ValueError(f"{name}: expected {len(names)} entries (one per output {names}), got {len(v)}")
+            return list(v)
+        if not broadcast and len(names) > 1:
+            raise ValueError(f"{name}: expected a list or dict with one entry per output {names}")
+        return [v] * len(names)
+
+    def _metric_lists(self, metrics, loss_list):
+        if metrics is None:
+            return [[] for _ in self._outputs]
+        if isinstance(metrics, dict):
+            per = self._per_output({n: metrics.get(n, []) for n in self.output_names}, "metrics")
+        else:
+            if isinstance(metrics, (str, _metrics.Metric)):
+                metrics = [metrics]
+            per = [list(metrics) for _ in self._outputs]
+        out = []
+        for ms, l in zip(per, loss_list):
+            ms = [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
+            out.append([_metrics.resolve(m, loss_name=l.name) for m in ms])
+        return out
+
+    # -- training / inference (implemented in fastnn._fit) --------------------------------
+    def fit(self, x, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0, seed=None,
+            diagnostics=False):
+        """Train for ``epochs`` epochs; returns the :class:`~fastnn.callbacks.History`.
+
+        Each epoch runs natively: a seeded shuffle (a pure function of ``seed`` and the epoch
+        number), then for every batch: gather, forward, loss, backward, penalties, clipping,
+        the optimizer step and collection of the outputs for the metrics — with the GIL
+        released and no allocation per step. Python runs only between epochs (or every few
+        batches when a live progress bar or a batch callback asks for it).
+
+        Parameters
+        ----------
+        x : array (n, features), or a list/dict of arrays for several inputs
+        y : array, or a list/dict of arrays for several outputs. Sparse losses take integer
+            labels (n,); other losses (n, units) targets.
+        batch_size : int, default 32
+        epochs : int, default 1
+        verbose : "auto", 0, 1 or 2
+            1: a live progress bar (tqdm when installed); 2: one line per epoch.
+        callbacks : list of :class:`~fastnn.callbacks.Callback`
+        validation_split : float in [0, 1)
+            The last fraction of the rows (before shuffling) is held out, as in Keras.
+        validation_data : (x_val, y_val) or (x_val, y_val, sample_weight_val)
+        shuffle : bool, default True
+        class_weight : dict {class: weight}, optional (single classification output)
+        sample_weight : array (n,), optional
+        initial_epoch : int, default 0 (to resume: the epoch to start from)
+        seed : int, optional
+            Shuffle seed (default: the model's seed). Same seed, same data: bitwise the
+            same weights, at any thread count.
+        diagnostics : bool, default False
+            Record per epoch, computed natively: the mean global gradient norm
+            ("grad_norm"), per-layer gradient norms ("grad_norm/<layer>"), update-to-weight
+            ratios of the last step ("update_ratio/<layer>") and the fraction of ReLU units
+            never active in the epoch ("dead_relu/<layer>").
+
+        Returns
+        -------
+        History
+        """
+        from fastnn import _fit
+
+        with self._lock:
+            return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                            class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+                            seed=seed, diagnostics=diagnostics)
+
+    def evaluate(self, x, y, batch_size=None, sample_weight=None, verbose=0, return_dict=False):
+        """Loss (with regularization penalties) and metrics in inference mode.
+
+        Returns the loss alone when there are no metrics and one output (as Keras), else
+        ``[loss, *metrics]``, or a dict with ``return_dict=True``."""
+        from fastnn import _fit
+
+        with self._lock:
+            logs = _fit.evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight)
+        if return_dict:
+            return logs
+        vals = list(logs.values())
+        return vals[0] if len(vals) == 1 else vals
+
+    def predict(self, x, batch_size=None, verbose=0):
+        """Outputs in inference mode, computed natively in batches with the GIL released.
+
+        ``batch_size`` only bounds the workspace (default 1024 rows); results do not
+        depend on it. Returns an array, or a list/dict like the model's outputs."""
+        from fastnn import _fit
+
+        with self._lock:
+            return _fit.predict(self, x, batch_size=batch_size)
+
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on the whole of ``x`` as a single batch; returns the loss
+        (and metrics on that batch) like :meth:`evaluate`."""
+        from fastnn import _fit
+
+        with self._lock:
+            logs = _fit.train_on_batch(self, x, y, sample_weight=sample_weight, class_weight=class_weight)
+        if return_dict:
+            return logs
+        vals = list(logs.values())
+        return vals[0] if len(vals) == 1 else vals
+
+    # -- weights ---------------------------------------------------------------------------
+    def get_weights(self):
+        """Copies of every layer's weights, in layer order (Dense: kernel (in, out), bias;
+        BatchNormalization also its moving mean and variance)."""
+        out = []
+        for layer in self.layers:
+            out.extend(layer.get_weights())
+        return out
+
+    def set_weights(self, weights):
+        """Set all weights from a list shaped like :meth:`get_weights` (checked in full
+        before anything is written)."""
+        weights = list(weights)
+        counts = [len(l.get_weights()) for l in self.layers]
+        if len(weights) != sum(counts):
+            raise ValueError(f"set_weights: expected {sum(counts)} arrays, got {len(weights)}")
+        with self._lock:
+            snapshot = self.get_weights()
+            pos = 0
+            try:
+                for layer, c in zip(self.layers, counts):
+                    layer.set_weights(weights[pos:pos + c])
+                    pos += c
+            except Exception:
+                pos = 0
+                for layer, c in zip(self.layers, counts):
+                    layer.set_weights(snapshot[pos:pos + c])
+                    pos += c
+                raise
+
+    @property
+    def weight_layout(self):
+        """``[(layer name, weight name, offset, shape), ...]`` in the flat buffer."""
+        return [(l.name, d.name, off, d.shape) for l, d, off in self._layout.entries]
+
+    def count_params(self):
+        return sum(d.size for _, d, _ in self._layout.entries)
+
+    def summary(self, print_fn=print):
+        """Print the layers, their output shapes and parameter counts."""
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for t in self._inputs:
+            rows.append((f"{t.layer.name} (InputLayer)", f"(None, {t.width})", "0"))
+        trainable = non_trainable = 0
+        for t in self._nodes:
+            l = t.layer
+            n = l.count_params
+            n_state = sum(s[1] for s in l._state_decls)
+            tr = sum(d.size for d in l._decls if d.trainable and l.trainable)
+            trainable += tr
+            non_trainable += n - tr + n_state
+            rows.append((f"{l.name} ({type(l).__name__})", f"(None, {t.width})", f"{n + n_state:,}"))
+        w0 = max(len(r[0]) for r in rows) + 2
+        w1 = max(len(r[1]) for r in rows) + 2
+        line = "-" * (w0 + w1 + 12)
+        print_fn(f'Model: "{self.name}"')
+        print_fn(line)
+        for i, r in enumerate(rows):
+            print_fn(f"{r[0]:<{w0}}{r[1]:<{w1}}{r[2]:>10}")
+            if i == 0:
+                print_fn("=" * len(line))
+        print_fn("=" * len(line))
+        print_fn(f"Total params: {trainable + non_trainable:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {non_trainable:,}")
+        print_fn(line)
+
+    def save(self, path):
+        """Save architecture, weights and optimizer state to one file (see fastnn.io)."""
+        from fastnn import io
+
+        with self._lock:
+            io.save_model(self, path)
+
+    def get_config(self):
+        from fastnn import io
+
+        return io.model_config(self)
+
+
+def _output_activation(layer):
+    act = getattr(layer, "activation", None)
+    return act[0] if act else None
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Parameters
+    ----------
+    layers : list, optional
+        Optionally starting with :func:`fastnn.layers.Input`; without it the model is
+        built at the first ``fit``/``predict`` from the data's width (or by ``build``).
+    name, dtype, seed
+        As :class:`Model`.
+    """
+
+    def __init__(self, layers=None, name=None, dtype="float32", seed=None):
+        self.name = name or "sequential"
+        self.dtype = _dtype(dtype)
+        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
+        self._lock = threading.RLock()
+        self.optimizer = None
+        self.loss = None
+        self.history = None
+        self.stop_training = False
+        self.compiled = False
+        self._engine = None
+        self._input = None
+        self._stack = []
+        self._pending_compile = None
+        for l in layers or []:
+            self.add(l)
+
+    def add(self, layer):
+        """Append a layer (or set the input with ``fastnn.layers.Input``)."""
+        if isinstance(layer, Tensor) and isinstance(layer.layer, InputLayer):
+            if self._input is not None or self._stack:
+                raise ValueError("Input must be the first entry of a Sequential model")
+            self._input = layer
+            return
+        if not isinstance(layer, _layers.Layer) or isinstance(layer, InputLayer):
+            raise TypeError(f"add: expected a fastnn layer, got {type(layer).__name__}")
+        if getattr(layer, "_multi_input", False):
+            raise ValueError(f"{layer.name}: {type(layer).__name__} needs several inputs; use the functional Model")
+        if self._engine is not None:
+            raise ValueError("add: the model is already built; create a new Sequential to extend it")
+        self._stack.append(layer)
+        if self._input is not None:
+            pass  # built lazily (at compile or first use)
+
+    @property
+    def built(self):
+        return self._engine is not None
+
+    def build(self, n_features=None):
+        """Create the weights for inputs of ``n_features`` columns."""
+        if self._engine is not None:
+            return
+        if self._input is None:
+            if n_features is None:
+                raise ValueError("build: the model has no Input; pass n_features or fit/predict data")
+            self._input = _layers.Input(int(n_features))
+        if not self._stack:
+            raise ValueError("a Sequential model needs at least one layer")
+        t = self._input
+        for l in self._stack:
+            t = l(t)
+        Model._init_graph(self, [self._input], t)
+        if self._pending_compile is not None:
+            args = self._pending_compile
+            self._pending_compile = None
+            self.compile(**args)
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+        if self._engine is None and self._input is None:
+            # Keras allows compiling before the input width is known: resolve now, apply at build.
+            if loss is None:
+                raise ValueError("loss: required (e.g. 'mse' or 'sparse_categorical_crossentropy')")
+            self.optimizer = _optimizers.get(optimizer)
+            self._pending_compile = dict(optimizer=self.optimizer, loss=loss, metrics=metrics,
+                                         loss_weights=loss_weights)
+            self.compiled = True
+            return
+        self.build()
+        Model.compile(self, optimizer, loss, metrics, loss_weights)
+
+    def _ensure_built(self, x):
+        if self._engine is None:
+            xa = x[0] if isinstance(x, (list, tuple)) else x
+            shape = np.shape(xa)
+            if len(shape) != 2:
+                raise ValueError(f"x: expected a 2-D array (samples, features), got shape {shape}")
+            self.build(shape[1])
