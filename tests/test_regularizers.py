@@ -1,0 +1,143 @@
+"""fastnn.regularizers: hand-worked penalties and gradients, float64 accumulation, central
+differences, attributes, validation, get/serialize."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from fastnn import regularizers as R
+
+W = np.array([[1.0, -2.0], [3.0, 0.0]])
+
+
+def test_hand_worked_penalties():
+    assert R.L1(0.1)(W) == pytest.approx(0.6, rel=1e-15)        # 0.1 * (1 + 2 + 3)
+    assert R.L2(0.1)(W) == pytest.approx(1.4, rel=1e-15)        # 0.1 * (1 + 4 + 9)
+    assert R.L1L2(0.1, 0.2)(W) == pytest.approx(3.4, rel=1e-15)  # 0.6 + 0.2 * 14
+    assert R.L1L2()(W) == 0.0
+    assert isinstance(R.L2()(W), float)
+    assert R.L1()(W) == pytest.approx(0.06) and R.L2()(W) == pytest.approx(0.14)  # defaults 0.01
+    assert R.L2(0.5)(np.zeros((0, 3))) == 0.0
+    assert R.L1(1.0)([1, -2, 3]) == 6.0  # lists and ints are accepted
+
+
+def test_hand_worked_gradients():
+    g = R.L1L2(0.1, 0.2).gradient(W)
+    np.testing.assert_allclose(g, [[0.5, -0.9], [1.3, 0.0]], rtol=1e-15)
+    np.testing.assert_array_equal(R.L1(0.5).gradient(W), [[0.5, -0.5], [0.5, 0.0]])  # sign(0) = 0
+    np.testing.assert_allclose(R.L2(0.25).gradient(W), 0.5 * W, rtol=1e-15)
+    assert R.L1L2().gradient(W).shape == W.shape and not R.L1L2().gradient(W).any()
+
+
+@pytest.mark.parametrize("dtype, want", [(np.float32, np.float32), (np.float64, np.float64),
+                                         (np.float16, np.float16), (np.int32, np.float64)])
+def test_gradient_dtype(dtype, want):
+    w = np.array([[-3, 1], [2, 0]], dtype=dtype)
+    g = R.L1L2(0.3, 0.7).gradient(w)
+    assert g.dtype == want and g.shape == w.shape
+    w64 = w.astype(np.float64)
+    np.testing.assert_array_equal(g, (0.3 * np.sign(w64) + 1.4 * w64).astype(want))
+
+
+def test_penalty_accumulates_in_float64():
+    w = np.random.default_rng(0).uniform(-1, 1, 1_000_003).astype(np.float32)
+    x = w.astype(np.float64).tolist()
+    want = 0.5 * math.fsum(abs(v) for v in x) + 0.25 * math.fsum(v * v for v in x)
+    assert R.L1L2(0.5, 0.25)(w) == pytest.approx(want, rel=1e-12)
+    # float32 accumulation would be off by far more than that tolerance:
+    f32 = 0.5 * float(np.abs(w).sum(dtype=np.float32)) + 0.25 * float((w * w).sum(dtype=np.float32))
+    assert abs(f32 - want) > 1e-10 * want
+
+
+@settings(deadline=None, max_examples=40)
+@given(seed=st.integers(0, 2 ** 32 - 1), l1=st.floats(0, 2), l2=st.floats(0, 2),
+       shape=st.sampled_from([(1,), (7,), (3, 5), (2, 3, 4)]))
+def test_gradient_matches_central_differences(seed, l1, l2, shape):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(shape)
+    w[np.abs(w) < 1e-3] = 0.5  # keep |w| away from the kink of |w|
+    reg = R.L1L2(l1, l2)
+    g = reg.gradient(w)
+    h = 1e-6
+    num = np.empty_like(w)
+    for i in np.ndindex(shape):
+        e = np.zeros_like(w)
+        e[i] = h
+        num[i] = (reg(w + e) - reg(w - e)) / (2 * h)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7)
+
+
+def test_attributes():
+    a = R.L1(0.3)
+    assert (a.l1, a.l2) == (0.3, 0.0) and isinstance(a.l1, float)
+    b = R.L2(0.4)
+    assert (b.l1, b.l2) == (0.0, 0.4)
+    c = R.L1L2(l1=1, l2=2)
+    assert (c.l1, c.l2) == (1.0, 2.0) and type(c.l1) is float
+    c.l2 = 0.5
+    assert c(W) == pytest.approx(6 + 0.5 * 14)
+    with pytest.raises(ValueError, match="l2"):
+        c.l2 = -1.0
+    assert c.l2 == 0.5
+
+
+@pytest.mark.parametrize("make, exc, word", [
+    (lambda: R.L1(-0.1), ValueError, "l1"),
+    (lambda: R.L2(float("nan")), ValueError, "l2"),
+    (lambda: R.L1L2(l1=float("inf")), ValueError, "l1"),
+    (lambda: R.L1L2(l2="0.1"), TypeError, "l2"),
+    (lambda: R.L1(None), TypeError, "l1"),
+    (lambda: R.L2(True), TypeError, "l2"),
+    (lambda: R.L2()("abc"), TypeError, "w"),
+    (lambda: R.L2().gradient(np.array(["a"])), TypeError, "w"),
+    (lambda: R.L1()(np.array([1 + 2j])), TypeError, "w"),
+])
+def test_bad_arguments(make, exc, word):
+    with pytest.raises(exc, match=word):
+        make()
+
+
+def test_base_class_is_abstract():
+    with pytest.raises(NotImplementedError):
+        R.Regularizer()(W)
+    with pytest.raises(NotImplementedError):
+        R.Regularizer().gradient(W)
+
+
+def test_get():
+    assert R.get(None) is None
+    r = R.L2(0.3)
+    assert R.get(r) is r
+    for name, cls, l1, l2 in [("l1", R.L1, 0.01, 0.0), ("L1", R.L1, 0.01, 0.0),
+                              ("l2", R.L2, 0.0, 0.01), ("L2", R.L2, 0.0, 0.01),
+                              ("l1_l2", R.L1L2, 0.01, 0.01), ("L1L2", R.L1L2, 0.01, 0.01)]:
+        got = R.get(name)
+        assert type(got) is cls and (got.l1, got.l2) == (l1, l2)
+    with pytest.raises(ValueError, match="l1.*l1_l2.*l2"):
+        R.get("l3")
+    with pytest.raises(TypeError, match="identifier"):
+        R.get(0.1)
+    with pytest.raises(ValueError, match="unknown"):
+        R.get({"class_name": "L3", "config": {}})
+    with pytest.raises(TypeError):
+        R.get({"class_name": "L1", "config": {"l2": 0.1}})
+
+
+@pytest.mark.parametrize("reg", [R.L1(0.2), R.L2(0.3), R.L1L2(0.4, 0.5), R.L1L2()], ids=repr)
+def test_serialize_round_trip(reg):
+    d = R.serialize(reg)
+    assert d == {"class_name": type(reg).__name__, "config": reg.get_config()}
+    back = R.get(d)
+    assert type(back) is type(reg) and (back.l1, back.l2) == (reg.l1, reg.l2)
+    assert type(reg).from_config(reg.get_config()).get_config() == reg.get_config()
+    assert R.get({**d, "module": "keras.regularizers"}).get_config() == reg.get_config()
+
+
+def test_keras_configs():
+    assert R.L1().get_config() == {"l1": 0.01}
+    assert R.L2().get_config() == {"l2": 0.01}
+    assert R.L1L2().get_config() == {"l1": 0.0, "l2": 0.0}
+    assert R.get({"class_name": "L1L2"}).get_config() == {"l1": 0.0, "l2": 0.0}
+    with pytest.raises(TypeError, match="regularizer"):
+        R.serialize("l2")
