@@ -11,12 +11,14 @@ from fastnn import (callbacks, initializers, layers, losses, metrics, optimizers
                     schedules)
 from fastnn.layers import Input
 from fastnn.model import Model, Sequential
+from fastnn.io import load_model
+from fastnn.gradcheck import gradient_check
 
 __version__ = _core.__version__
 
 __all__ = ["__version__", "show_config", "set_num_threads", "get_num_threads", "ops", "layers", "losses",
            "metrics", "optimizers", "schedules", "initializers", "regularizers", "callbacks", "Input", "Model",
-           "Sequential"]
+           "Sequential", "load_model", "gradient_check"]
 
 
 def set_num_threads(n: int) -> None:

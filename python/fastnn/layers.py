@@ -229,7 +229,11 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        layer = cls(**config)
+        layer.trainable = bool(trainable)
+        return layer
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
@@ -325,22 +329,17 @@ def _ser_reg(r):
 
 
 def _act_spec(activation, kwargs):
-    """(name, (code, alpha), params) for an activation name (None: linear)."""
+    """(canonical name, (native code, alpha), params) for an activation name (None: linear)."""
     if activation is None or activation == "linear":
         return ("linear", (0, 0.0), {})
     if not isinstance(activation, str):
         raise TypeError(f"activation: expected a name, got {type(activation).__name__}")
-    name = activation.lower()
-    if name == "softmax":
-        return ("softmax", (100, 0.0), {})
-    if name == "log_softmax":
-        return ("log_softmax", (101, 0.0), {})
     params = {k: kwargs[k] for k in ("alpha", "approximate") if k in kwargs}
     unknown = set(kwargs) - {"alpha", "approximate"}
     if unknown:
         raise TypeError(f"unexpected keyword arguments {sorted(unknown)}")
-    code, alpha = _activations.resolve(name, **params)
-    return (name, (code, float(alpha)), params)
+    name, code, alpha = _activations.resolve(activation, allow_rowwise=True, **params)
+    return (name, (int(code), float(alpha or 0.0)), params)
 
 
 class Activation(Layer):
