@@ -219,6 +219,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     model.stop_training = False
     interrupt = None
     error = None
+    # A Python layer may raise mid-epoch: keep a copy so a failed fit leaves the model as it was.
+    snapshot = _snapshot(model) if model._py_layers else None
     cbl.on_train_begin({})
     try:
         for epoch in range(initial_epoch, epochs):
@@ -262,6 +264,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                     if model.stop_training:
                         break
             if error is not None:
+                if snapshot is not None:
+                    _restore(model, snapshot)
                 raise error
             logs = {"loss": tot["loss_sum"] / max(tot["samples"], 1)}
             if len(model._outputs) > 1:
@@ -289,6 +293,19 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if interrupt is not None:
         raise interrupt
     return model.history
+
+
+def _snapshot(model):
+    e = model._engine
+    return (e.params.copy(), e.state.copy(), [a.copy() for a in e.opt_state], e.iterations, e.nadam_mu_product)
+
+
+def _restore(model, snap):
+    e = model._engine
+    e.params[...], e.state[...] = snap[0], snap[1]
+    for a, b in zip(e.opt_state, snap[2]):
+        a[...] = b
+    e.iterations, e.nadam_mu_product = snap[3], snap[4]
 
 
 def _val_targets(model, val):
