@@ -81,18 +81,22 @@ class Network:
 
     @property
     def sizes(self) -> tuple:
+        """Layer widths from the input to the output."""
         return (self.features,) + tuple(self.hidden) + (self.classes,)
 
     @property
     def name(self) -> str:
+        """``"<key> <widths> B=<batch>"``, as shown in the table."""
         return f"{self.key} {'-'.join(map(str, self.sizes))} B={self.batch}"
 
     @property
     def n_params(self) -> int:
+        """Number of trainable parameters (kernels and biases)."""
         s = self.sizes
         return sum(a * b + b for a, b in zip(s[:-1], s[1:]))
 
     def info(self) -> dict:
+        """The JSON ``info`` record of this network."""
         return {"rows": self.rows, "features": self.features, "hidden": list(self.hidden),
                 "classes": self.classes, "batch": self.batch, "dtype": "float32",
                 "params": self.n_params, "batches_per_epoch": -(-self.rows // self.batch),
@@ -147,6 +151,7 @@ def xent64(logits, y) -> float:
 
 
 def accuracy(logits, y) -> float:
+    """Fraction of rows whose largest logit is at the label."""
     return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
@@ -413,8 +418,9 @@ def _header_lines(env, options) -> list:
     return lines
 
 
-_COLS = (f"{'network / side':<34}  {'s/epoch med/min':>17}  {'train/s':>9}  {'x numpy':>7}  "
-         f"{'predict/s':>10}  {'x numpy':>7}  {'loss 0 > 1 > end':>20}  {'acc':>5}")
+_COLS = (f"{'network / side':<34}  {'s/epoch med/min':>17}  {'train smp/s':>11}  "
+         f"{'x numpy':>7}  {'predict smp/s':>13}  {'x numpy':>7}  {'loss 0 > 1 > end':>20}  "
+         f"{'acc':>5}")
 
 
 def _n(v, fmt="{:.0f}", width=9):
@@ -431,9 +437,9 @@ def _side_row(side, r, ratio) -> str:
     sec = f"{tt['median_s']:.3f}/{tt['min_s']:.3f}"
     ls = r["loss"]
     loss = f"{ls['initial']:.3f}>{ls['after_warmup']:.3f}>{ls['final']:.3f}"
-    return (f"{head}  {sec:>17}  {_n(r['samples_per_s']['train'])}  "
+    return (f"{head}  {sec:>17}  {_n(r['samples_per_s']['train'], width=11)}  "
             f"{_n(ratio['train']['vs_numpy'].get(side), '{:.2f}x', 7)}  "
-            f"{_n(r['samples_per_s']['predict'], width=10)}  "
+            f"{_n(r['samples_per_s']['predict'], width=13)}  "
             f"{_n(ratio['predict']['vs_numpy'].get(side), '{:.2f}x', 7)}  "
             f"{loss:>20}  {r['accuracy']['final']:>5.3f}")
 
@@ -453,6 +459,7 @@ def format_network(rec) -> list:
 
 
 def summarize(records) -> dict:
+    """Per side, how many networks ended ok, invalid, error, unavailable, skipped."""
     s = {"networks": len(records)}
     for side in SIDES:
         counts = dict.fromkeys(("ok", "invalid", "error", "unavailable", "skipped"), 0)
@@ -527,6 +534,9 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
         if not nets:
             print(f"no network matches filter {filter!r}", file=out)
         else:
+            print("x numpy: NumPy's median time over the side's (above 1: faster). loss: on the "
+                  f"first {EVAL_ROWS} rows before training > after the warm-up epoch > at the "
+                  "end; acc: accuracy there at the end.", file=out)
             print(_COLS, file=out)
             print("-" * len(_COLS), file=out)
         t0 = time.perf_counter()
@@ -543,7 +553,7 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
                "summary": summarize(records), "networks": records}
         s = doc["summary"]
         print(file=out)
-        print(f"{s['networks']} networks in {elapsed:.1f} s; fastnn: {s['fastnn']['ok']} ok, "
+        print(f"{s['networks']} network{'s' if s['networks'] != 1 else ''} in {elapsed:.1f} s; fastnn: {s['fastnn']['ok']} ok, "
               f"{s['fastnn']['unavailable']} unavailable, {s['fastnn']['invalid']} invalid, "
               f"{s['fastnn']['error']} errors", file=out)
         if json_path:

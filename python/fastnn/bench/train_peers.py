@@ -90,6 +90,7 @@ class NumpyMLP:
 
     @property
     def n_layers(self) -> int:
+        """Number of Dense layers."""
         return len(self.params) // 2
 
     def get_weights(self) -> list:
