@@ -4,6 +4,8 @@ Commands::
 
     fastnn info                      # build and run-time configuration (show_config)
     fastnn bench kernels [options]   # kernel benchmark suite: validate, then time
+    fastnn bench train [options]     # one epoch of Adam on three MLPs: fastnn vs NumPy, torch
+    fastnn bench all [options]       # kernels, then train
 
 Built on :mod:`argparse` from the standard library (no extra dependency). Bad options give
 a one-line error on stderr and exit status 2; a benchmark whose fastnn results fail
@@ -51,6 +53,16 @@ def _peer_list(text):
     return tuple(dict.fromkeys(names))
 
 
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def _json_path(text):
     if not text or text.endswith(os.sep):
         raise argparse.ArgumentTypeError(f"expected a file path, got {text!r}")
@@ -86,23 +98,58 @@ def build_parser() -> argparse.ArgumentParser:
                     "Prints a table with rates, ratios and targets; a full run takes a few "
                     "minutes on 2 cores.",
     )
-    k.add_argument("--json", metavar="FILE", type=_json_path,
-                   help="also write the full report (all repeats, validation, environment) as JSON")
-    k.add_argument("--threads", metavar="N", type=_positive_int,
-                   help="threads for fastnn and the peers (torch.set_num_threads; NumPy's BLAS "
-                        "via threadpoolctl when installed)")
-    k.add_argument("--peers", metavar="LIST", type=_peer_list, default=("numpy",),
-                   help="comma-separated peers: numpy,torch (default numpy; numpy is always "
-                        "measured; torch is skipped with a note when not installed)")
-    k.add_argument("--quick", action="store_true",
-                   help="tiny sizes and one repeat (smoke test; targets not judged)")
+    _common_bench_options(k, peers_help="numpy,torch (default numpy; numpy is always "
+                                        "measured; torch is skipped with a note when not "
+                                        "installed)",
+                          quick_help="tiny sizes and one repeat (smoke test; targets not judged)",
+                          repeats_help="minimum timed repeats per side (default 5; 3 for big "
+                                       "GEMMs and slow sides)")
     k.add_argument("--filter", metavar="SUBSTR",
                    help="run only cases whose group or name contains SUBSTR (comma = or)")
-    k.add_argument("--repeats", metavar="N", type=_positive_int,
-                   help="minimum timed repeats per side (default 5; 3 for big GEMMs and slow "
-                        "sides)")
     k.add_argument("--list", action="store_true", help="list the cases and exit")
+
+    t = suites.add_parser(
+        "train", help="one epoch of Adam on three MLPs: fastnn vs NumPy (and PyTorch)",
+        description="Training benchmark: 784-512-256-10 (60000 rows, batch 128), 20-64-64-2 "
+                    "(20000 rows, batch 32) and 1024-2048-2048-10 (16384 rows, batch 256), "
+                    "float32, synthetic data. Each side (NumPy reference, torch when "
+                    "installed, fastnn) trains a validated warm-up epoch, then timed epochs "
+                    "and predict passes in its own block. A full run takes a few minutes on "
+                    "2 cores.",
+    )
+    _common_bench_options(t, peers_help="numpy,torch (default both; numpy is always "
+                                        "measured; torch is skipped with a note when not "
+                                        "installed)",
+                          quick_help="rows divided by 4 and one timed epoch (smoke test)",
+                          repeats_help="timed epochs and predict passes per side (default 3)")
+    t.add_argument("--filter", metavar="SUBSTR",
+                   help="run only networks whose name contains SUBSTR (comma = or), e.g. "
+                        "tabular")
+    t.add_argument("--scale", metavar="F", type=_positive_float, default=1.0,
+                   help=argparse.SUPPRESS)   # extra factor on the rows, for tests
+
+    a = suites.add_parser(
+        "all", help="the kernel suite, then the training benchmark",
+        description="Run 'fastnn bench kernels', then 'fastnn bench train', with the same "
+                    "options; --json writes one document holding both reports.",
+    )
+    _common_bench_options(a, peers_help="numpy,torch (default: numpy for kernels, numpy,torch "
+                                        "for train)",
+                          quick_help="both suites in their --quick form",
+                          repeats_help="repeats for both suites (see their --help)")
     return parser
+
+
+def _common_bench_options(p, *, peers_help, quick_help, repeats_help):
+    p.add_argument("--json", metavar="FILE", type=_json_path,
+                   help="also write the full report (all repeats, validation, environment) as JSON")
+    p.add_argument("--threads", metavar="N", type=_positive_int,
+                   help="threads for fastnn and the peers (torch.set_num_threads; NumPy's BLAS "
+                        "via threadpoolctl when installed)")
+    p.add_argument("--peers", metavar="LIST", type=_peer_list, default=None,
+                   help=f"comma-separated peers: {peers_help}")
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--repeats", metavar="N", type=_positive_int, help=repeats_help)
 
 
 def _cmd_info(args) -> int:
@@ -120,11 +167,50 @@ def _cmd_bench_kernels(args) -> int:
             print(f"{group:<11} {name}")
         return 0
     doc = run_kernels(quick=args.quick, filter=args.filter, threads=args.threads,
-                      peers=args.peers, repeats=args.repeats, json_path=args.json)
+                      peers=args.peers or ("numpy",), repeats=args.repeats, json_path=args.json)
+    return _kernels_status(doc)
+
+
+def _kernels_status(doc) -> int:
     s = doc["summary"]
     if s["cases"] == 0:
         return 2
     return 1 if (s["invalid"] or s["error"]) else 0
+
+
+def _train_status(doc) -> int:
+    s = doc["summary"]
+    if s["networks"] == 0:
+        return 2
+    return 1 if s["fastnn_failed"] else 0
+
+
+def _cmd_bench_train(args) -> int:
+    from fastnn.bench.train import run_train
+
+    doc = run_train(quick=args.quick, threads=args.threads,
+                    peers=args.peers or ("numpy", "torch"), repeats=args.repeats,
+                    json_path=args.json, scale=args.scale, filter=args.filter)
+    return _train_status(doc)
+
+
+def _cmd_bench_all(args) -> int:
+    import datetime
+
+    from fastnn.bench import report, run_kernels
+    from fastnn.bench.train import run_train
+
+    kdoc = run_kernels(quick=args.quick, threads=args.threads, peers=args.peers or ("numpy",),
+                       repeats=args.repeats)
+    print()
+    tdoc = run_train(quick=args.quick, threads=args.threads,
+                     peers=args.peers or ("numpy", "torch"), repeats=args.repeats)
+    if args.json:
+        created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        report.write_json(args.json, {"schema": "fastnn-bench-all/1", "created": created,
+                                      "kernels": kdoc, "train": tdoc})
+        print(f"JSON report written to {args.json}")
+    return max(_kernels_status(kdoc), _train_status(tdoc))
 
 
 def main(argv=None) -> int:
@@ -144,8 +230,12 @@ def main(argv=None) -> int:
             return _cmd_info(args)
         if args.command == "bench":
             if args.suite is None:
-                raise CommandLineError(f"{PROG} bench: error: name a suite: kernels "
-                                       f"(see '{PROG} bench --help')")
+                raise CommandLineError(f"{PROG} bench: error: name a suite: kernels, train "
+                                       f"or all (see '{PROG} bench --help')")
+            if args.suite == "train":
+                return _cmd_bench_train(args)
+            if args.suite == "all":
+                return _cmd_bench_all(args)
             return _cmd_bench_kernels(args)
         raise CommandLineError(f"{PROG}: error: unknown command {args.command!r}")  # pragma: no cover
     except CommandLineError as exc:
