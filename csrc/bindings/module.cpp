@@ -10,6 +10,7 @@ void register_config(py::module_& m);
 void register_gemm(py::module_& m);
 void register_act(py::module_& m);
 void register_optim(py::module_& m);
+void register_loss(py::module_& m);
 }  // namespace fastnn
 
 PYBIND11_MODULE(_core, m) {
@@ -19,4 +20,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::register_gemm(m);
   fastnn::register_act(m);
   fastnn::register_optim(m);
+  fastnn::register_loss(m);
 }
