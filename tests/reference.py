@@ -326,3 +326,113 @@ def log_softmax_backward(y, dy, axis=-1):
     y = _act64(y)
     dy = _act64(dy)
     return dy - np.exp(y) * dy.sum(axis=axis, keepdims=True)
+
+
+# ---- losses ----
+# Per-sample losses of fastnn.losses in float64 (Keras semantics, eps = 1e-7), written
+# independently of the kernels' formulations: log-sigmoid and log-softmax via logaddexp,
+# log cosh via logaddexp.  loss_reduce applies sample weights and the reduction;
+# loss_grad_fd is the float64 central-difference gradient of the reduced loss.
+
+LOSS_EPS = 1e-7
+
+
+def _loss64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+def _loss_log_sigmoid(x):
+    return -np.logaddexp(0.0, -x)
+
+
+def _loss_log_softmax(x):
+    m = x.max(axis=1, keepdims=True)
+    return (x - m) - np.logaddexp.reduce(x - m, axis=1, keepdims=True)
+
+
+def _loss_one_hot(labels, cols):
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    out = np.zeros((labels.shape[0], cols))
+    out[np.arange(labels.shape[0]), labels] = 1.0
+    return out
+
+
+def loss_rows(name, y_true, y_pred, *, from_logits=False, delta=1.0, label_smoothing=0.0):
+    """Unweighted per-sample losses, float64 of shape (n,); y_pred (n, cols) or (n,)."""
+    p = _loss64(y_pred)
+    if p.ndim == 1:
+        p = p.reshape(-1, 1)
+    n, cols = p.shape
+    if name == "sparse_categorical_crossentropy":
+        y = _loss_one_hot(y_true, cols)
+        name, label_smoothing = "categorical_crossentropy", 0.0
+    else:
+        y = _loss64(y_true).reshape(n, cols)
+    eps = LOSS_EPS
+    e = p - y
+    if name == "mean_squared_error":
+        return np.mean(e * e, axis=1)
+    if name == "mean_absolute_error":
+        return np.mean(np.abs(e), axis=1)
+    if name == "huber":
+        a = np.abs(e)
+        return np.mean(np.where(a <= delta, 0.5 * e * e, delta * a - 0.5 * delta * delta), axis=1)
+    if name == "log_cosh":
+        return np.mean(np.logaddexp(e, -e) - np.log(2.0), axis=1)
+    if name == "binary_crossentropy":
+        t = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        if from_logits:
+            return np.mean(-(t * _loss_log_sigmoid(p) + (1.0 - t) * _loss_log_sigmoid(-p)), axis=1)
+        pc = np.clip(p, eps, 1.0 - eps)
+        return np.mean(-(t * np.log(pc) + (1.0 - t) * np.log(1.0 - pc)), axis=1)
+    if name == "categorical_crossentropy":
+        t = y * (1.0 - label_smoothing) + label_smoothing / cols
+        if from_logits:
+            return -np.sum(t * _loss_log_softmax(p), axis=1)
+        q = np.clip(p / p.sum(axis=1, keepdims=True), eps, 1.0 - eps)
+        return -np.sum(t * np.log(q), axis=1)
+    if name in ("hinge", "squared_hinge"):
+        yy = np.where(y == 0.0, -1.0, y)
+        h = np.maximum(1.0 - yy * p, 0.0)
+        return np.mean(h if name == "hinge" else h * h, axis=1)
+    if name == "kl_divergence":
+        yc = np.clip(y, eps, 1.0)
+        pc = np.clip(p, eps, 1.0)
+        return np.sum(yc * np.log(yc / pc), axis=1)
+    if name == "poisson":
+        return np.mean(p - y * np.log(p + eps), axis=1)
+    raise ValueError(f"unknown loss {name!r}")
+
+
+def loss_reduce(rows, sample_weight=None, reduction="mean"):
+    """Weighted reduction: mean = sum w l / n, sum = sum w l, none = w l."""
+    rows = _loss64(rows)
+    w = np.ones_like(rows) if sample_weight is None else _loss64(sample_weight).reshape(-1)
+    wl = w * rows
+    if reduction == "none":
+        return wl
+    return wl.sum() / rows.shape[0] if reduction in ("mean", "sum_over_batch_size") else wl.sum()
+
+
+def loss_grad_fd(name, y_true, y_pred, sample_weight=None, reduction="mean", rel_step=1e-6, abs_step=None, **kw):
+    """Central-difference dL/dy_pred (float64) of the reduced loss; "none" differentiates sum w l.
+
+    Step: max(rel_step * |p|, abs_step) with abs_step defaulting to rel_step."""
+    p = _loss64(y_pred).copy()
+    red = "sum" if reduction == "none" else reduction
+
+    def f(q):
+        return loss_reduce(loss_rows(name, y_true, q, **kw), sample_weight, red)
+
+    g = np.empty_like(p)
+    for idx in np.ndindex(p.shape):
+        old = p[idx]
+        h = max(rel_step * abs(old), rel_step if abs_step is None else abs_step)
+        hi, lo = old + h, old - h
+        p[idx] = hi
+        fp = f(p)
+        p[idx] = lo
+        fm = f(p)
+        p[idx] = old
+        g[idx] = (fp - fm) / (hi - lo)
+    return g

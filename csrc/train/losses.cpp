@@ -1,0 +1,334 @@
+// Loss kernels (fastnn/loss.h): the per-sample loss and its gradient with respect to the
+// predictions, fused in one pass over each row (two or three for the cross-entropies).
+//
+// Compiled once for the baseline instruction set.  Every element is evaluated in double,
+// whatever T is, and each row's loss is accumulated in double: the float32 results are the
+// float64 results rounded once, and the work (O(rows * cols)) is small next to the GEMMs.
+// Semantics follow Keras's loss functions, with eps = 1e-7 for both dtypes (the clip
+// bounds eps and 1 - eps are applied in double).
+
+#include "fastnn/loss.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace fastnn {
+namespace {
+
+constexpr double kEps = 1e-7;
+constexpr double kLog2 = 0.69314718055994530941723212145817657;
+
+// What a row kernel needs besides the row pointers.
+struct RowArgs {
+  const LossSpec* spec;
+  index_t n;     // columns
+  double s;      // gradient scale of this row: grad_scale * w[r]
+};
+
+// ---------------------------------------------------------------- elementwise means
+
+template <class T, bool G>
+double mse_row(const RowArgs& a, const T* p, const T* y, T* d) {
+  const index_t n = a.n;
+  const double g = 2.0 * a.s / double(n);
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (index_t j = 0; j < n; ++j) {
+    const double e = double(p[j]) - double(y[j]);
+    acc += e * e;
+    if constexpr (G) d[j] = T(g * e);
+  }
+  return acc / double(n);
+}
+
+template <class T, bool G>
+double mae_row(const RowArgs& a, const T* p, const T* y, T* d) {
+  const index_t n = a.n;
+  const double g = a.s / double(n);
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (index_t j = 0; j < n; ++j) {
+    const double e = double(p[j]) - double(y[j]);
+    acc += std::fabs(e);
+    if constexpr (G) d[j] = T(g * (double(e > 0.0) - double(e < 0.0)));
+  }
+  return acc / double(n);
+}
+
+template <class T, bool G>
+double huber_row(const RowArgs& a, const T* p, const T* y, T* d) {
+  const index_t n = a.n;
+  const double delta = a.spec->delta, g = a.s / double(n);
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (index_t j = 0; j < n; ++j) {
+    const double e = double(p[j]) - double(y[j]);
+    const double ae = std::fabs(e);
+    const bool quad = ae <= delta;
+    acc += quad ? 0.5 * e * e : delta * (ae - 0.5 * delta);
+    if constexpr (G) d[j] = T(g * (quad ? e : std::copysign(delta, e)));
+  }
+  return acc / double(n);
+}
+
+// log(cosh(e)) with u = expm1(|e|): cosh(e) - 1 = u^2 / (2 (1 + u)), so
+// log(cosh(e)) = log1p(u^2 / (2 (1 + u))), accurate down to tiny |e| (where Keras's form
+// |e| + softplus(-2|e|) - log 2 cancels); tanh(|e|) = u (u + 2) / (u (u + 2) + 2).  Beyond
+// |e| = 20 (where u^2 could overflow): |e| - log 2 + log1p(exp(-2|e|)) and tanh = 1.
+template <class T, bool G>
+double log_cosh_row(const RowArgs& a, const T* p, const T* y, T* d) {
+  const index_t n = a.n;
+  const double g = a.s / double(n);
+  double acc = 0.0;
+  for (index_t j = 0; j < n; ++j) {
+    const double e = double(p[j]) - double(y[j]);
+    const double ae = std::fabs(e);
+    double th = 1.0;
+    if (ae < 20.0) {
+      const double u = std::expm1(ae), v = u * (u + 2.0);
+      acc += std::log1p(u * u / (2.0 * (1.0 + u)));
+      th = v / (v + 2.0);
+    } else {
+      acc += (ae - kLog2) + std::log1p(std::exp(-2.0 * ae));
+    }
+    if constexpr (G) d[j] = T(g * std::copysign(th, e));
+  }
+  return acc / double(n);
+}
+
+template <class T, bool G, bool Sq>
+double hinge_row(const RowArgs& a, const T* p, const T* y, T* d) {
+  const index_t n = a.n;
+  const double g = (Sq ? 2.0 : 1.0) * a.s / double(n);
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (index_t j = 0; j < n; ++j) {
+    const double yv = y[j] == T(0) ? -1.0 : double(y[j]);  // {0, 1} labels -> {-1, 1}
+    const double h = std::max(1.0 - yv * double(p[j]), 0.0);
+    if constexpr (Sq) {
+      acc += h * h;
+      if constexpr (G) d[j] = T(-g * yv * h);
+    } else {
+      acc += h;
+      if constexpr (G) d[j] = T(h > 0.0 ? -g * yv : 0.0);
+    }
+  }
+  return acc / double(n);
+}
+
+template <class T, bool G>
+double kld_row(const RowArgs& a, const T* p, const T* y, T* d) {
+  const index_t n = a.n;
+  const double s = a.s;
+  double acc = 0.0;
+  for (index_t j = 0; j < n; ++j) {
+    const double pv = double(p[j]);
+    const double yc = std::min(std::max(double(y[j]), kEps), 1.0);
+    const double pc = std::min(std::max(pv, kEps), 1.0);
+    acc += yc * std::log(yc / pc);
+    if constexpr (G) d[j] = T(pc == pv ? -s * yc / pc : 0.0);  // 0 where p is clipped
+  }
+  return acc;
+}
+
+template <class T, bool G>
+double poisson_row(const RowArgs& a, const T* p, const T* y, T* d) {
+  const index_t n = a.n;
+  const double g = a.s / double(n);
+  double acc = 0.0;
+  for (index_t j = 0; j < n; ++j) {
+    const double pe = double(p[j]) + kEps, yv = double(y[j]);
+    acc += double(p[j]) - yv * std::log(pe);
+    if constexpr (G) d[j] = T(g * (1.0 - yv / pe));
+  }
+  return acc / double(n);
+}
+
+// ---------------------------------------------------------------- binary cross-entropy
+
+template <class T, bool G>
+double bce_row(const RowArgs& a, const T* p, const T* y, T* d) {
+  const index_t n = a.n;
+  const double ls = a.spec->label_smoothing, ta = 1.0 - ls, tb = 0.5 * ls;
+  const double g = a.s / double(n);
+  double acc = 0.0;
+  if (a.spec->from_logits) {
+    for (index_t j = 0; j < n; ++j) {
+      const double x = double(p[j]), t = ta * double(y[j]) + tb;
+      const double e = std::exp(-std::fabs(x));
+      acc += (std::max(x, 0.0) - x * t) + std::log1p(e);
+      if constexpr (G) d[j] = T(g * ((x >= 0.0 ? 1.0 : e) / (1.0 + e) - t));
+    }
+  } else {
+    for (index_t j = 0; j < n; ++j) {
+      const double pv = double(p[j]), t = ta * double(y[j]) + tb;
+      const double pc = std::min(std::max(pv, kEps), 1.0 - kEps);
+      acc -= t * std::log(pc) + (1.0 - t) * std::log1p(-pc);
+      if constexpr (G) d[j] = T(pv < kEps || pv > 1.0 - kEps ? 0.0 : g * (pv - t) / (pv * (1.0 - pv)));
+    }
+  }
+  return acc / double(n);
+}
+
+// ---------------------------------------------------------------- categorical cross-entropy
+//
+// Targets t_j = ta * y_j + tb (smoothed dense targets) or, with kSparse, the one-hot of
+// `label` (y unused).  Plain parameters rather than a functor object, whose fields, read
+// through memory, could alias the gradient row and keep the loops from vectorizing.
+
+template <bool kSparse, class T>
+inline double target(const T* y, double ta, double tb, index_t label, index_t j) {
+  if constexpr (kSparse) return j == label ? 1.0 : 0.0;
+  else return ta * double(y[j]) + tb;
+}
+
+// From logits: loss = sum_j t_j (lse - x_j), lse = m + log S with m = max_j x_j and
+// S = sum_j exp(x_j - m) = 1 + R (R: every term but the first maximum's), so
+// log S = log1p(R) stays accurate when one class dominates.  The gradient is
+// softmax(x) * sum_j t_j - t.
+constexpr index_t kKeep = 1024;  // rows up to this long keep exp(x_j - m) for the gradient
+
+// sum_{j in [j0, j1)} exp(x_j - m), stored in z[j] when kStore.
+template <bool kStore, class T>
+double exp_sum(const T* x, index_t j0, index_t j1, double m, double* z) {
+  double sum = 0.0;
+  for (index_t j = j0; j < j1; ++j) {
+    const double zj = std::exp(double(x[j]) - m);
+    if constexpr (kStore) z[j] = zj;
+    sum += zj;
+  }
+  return sum;
+}
+
+template <class T, bool G, bool kSparse>
+double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, double tb, index_t label, T* d) {
+  const index_t n = a.n;
+  index_t im = 0;
+  for (index_t j = 1; j < n; ++j)
+    if (x[j] > x[im]) im = j;
+  const double m = double(x[im]);
+  double z[G ? kKeep : 1];
+  const bool keep = G && n <= kKeep;
+  // R: the terms either side of the (first) maximum, whose own term is exactly 1.
+  double rest;
+  if (keep) {
+    rest = exp_sum<true>(x, 0, im, m, z) + exp_sum<true>(x, im + 1, n, m, z);
+    z[im] = 1.0;
+  } else {
+    rest = exp_sum<false>(x, 0, im, m, z) + exp_sum<false>(x, im + 1, n, m, z);
+  }
+  const double log_s = std::log1p(rest), inv_s = 1.0 / (1.0 + rest);
+  double acc = 0.0, tsum = 0.0;
+#pragma omp simd reduction(+ : acc, tsum)
+  for (index_t j = 0; j < n; ++j) {
+    const double tj = target<kSparse>(y, ta, tb, label, j);
+    acc += tj * ((m - double(x[j])) + log_s);
+    tsum += tj;
+  }
+  if constexpr (G) {
+    const double c = inv_s * tsum, s = a.s;
+    if (keep) {
+#pragma omp simd
+      for (index_t j = 0; j < n; ++j) d[j] = T(s * (z[j] * c - target<kSparse>(y, ta, tb, label, j)));
+    } else {
+      for (index_t j = 0; j < n; ++j) {  // exp(x_im - m) = exp(0) = 1 exactly
+        const double zj = std::exp(double(x[j]) - m);
+        d[j] = T(s * (zj * c - target<kSparse>(y, ta, tb, label, j)));
+      }
+    }
+  }
+  return acc;
+}
+
+// From probabilities (Keras): q = p / sum(p), c = clip(q, eps, 1 - eps),
+// loss = -sum_j t_j log c_j.  With g_j = dL/dq_j = -t_j / q_j where eps <= q_j <= 1 - eps
+// (else 0), dL/dp_k = (g_k - sum_j g_j q_j) / sum(p).
+template <class T, bool G, bool kSparse>
+double cce_probs_row(const RowArgs& a, const T* p, const T* y, double ta, double tb, index_t label, T* d) {
+  const index_t n = a.n;
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (index_t j = 0; j < n; ++j) sum += double(p[j]);
+  const double inv = 1.0 / sum;
+  double acc = 0.0, dot = 0.0;
+  for (index_t j = 0; j < n; ++j) {
+    const double tj = target<kSparse>(y, ta, tb, label, j);
+    if (tj == 0.0) continue;  // no contribution: one log per row for one-hot targets
+    const double q = double(p[j]) * inv;
+    const double c = std::min(std::max(q, kEps), 1.0 - kEps);
+    acc -= tj * std::log(c);
+    if (q == c) dot -= tj;  // g_j q_j = -t_j where the clip is inactive
+  }
+  if constexpr (G) {
+    const double sc = a.s * inv;
+#pragma omp simd
+    for (index_t j = 0; j < n; ++j) {
+      const double tj = target<kSparse>(y, ta, tb, label, j);
+      const double q = double(p[j]) * inv;
+      const double c = std::min(std::max(q, kEps), 1.0 - kEps);
+      const double gj = tj != 0.0 && q == c ? -tj / c : 0.0;  // 0 where q is clipped
+      d[j] = T(sc * (gj - dot));
+    }
+  }
+  return acc;
+}
+
+// ---------------------------------------------------------------- dispatch
+
+template <class T, bool G>
+double row_loss(const RowArgs& a, const T* p, const T* y, std::int64_t label, T* d) {
+  const LossSpec& sp = *a.spec;
+  switch (sp.id) {
+    case LOSS_MSE: return mse_row<T, G>(a, p, y, d);
+    case LOSS_MAE: return mae_row<T, G>(a, p, y, d);
+    case LOSS_HUBER: return huber_row<T, G>(a, p, y, d);
+    case LOSS_LOG_COSH: return log_cosh_row<T, G>(a, p, y, d);
+    case LOSS_BCE: return bce_row<T, G>(a, p, y, d);
+    case LOSS_CCE: {
+      const double ls = sp.label_smoothing, ta = 1.0 - ls, tb = ls / double(a.n);
+      return sp.from_logits ? cce_logits_row<T, G, false>(a, p, y, ta, tb, 0, d)
+                            : cce_probs_row<T, G, false>(a, p, y, ta, tb, 0, d);
+    }
+    case LOSS_SPARSE_CCE:
+      return sp.from_logits ? cce_logits_row<T, G, true>(a, p, y, 1.0, 0.0, index_t(label), d)
+                            : cce_probs_row<T, G, true>(a, p, y, 1.0, 0.0, index_t(label), d);
+    case LOSS_HINGE: return hinge_row<T, G, false>(a, p, y, d);
+    case LOSS_SQUARED_HINGE: return hinge_row<T, G, true>(a, p, y, d);
+    case LOSS_KLD: return kld_row<T, G>(a, p, y, d);
+    case LOSS_POISSON: return poisson_row<T, G>(a, p, y, d);
+    default: break;
+  }
+  return 0.0;  // unknown id: callers validate it; never reached from the bindings
+}
+
+}  // namespace
+
+template <class T>
+void loss_rows(const LossSpec& spec, index_t r0, index_t r1, index_t cols, const T* pred, index_t ldp,
+               const T* y, index_t ldy, const std::int64_t* labels, const T* w, T grad_scale,
+               double* loss_row, T* dpred, index_t ldd) {
+  if (cols <= 0 || (!loss_row && !dpred)) return;
+  const bool sparse = spec.id == LOSS_SPARSE_CCE;
+  RowArgs a{&spec, cols, 0.0};
+  for (index_t r = r0; r < r1; ++r) {
+    const T* p = pred + r * ldp;
+    const T* yr = sparse ? nullptr : y + r * ldy;
+    const std::int64_t label = sparse ? labels[r] : 0;
+    double l;
+    if (dpred) {
+      a.s = double(grad_scale) * (w ? double(w[r]) : 1.0);
+      l = row_loss<T, true>(a, p, yr, label, dpred + r * ldd);
+    } else {
+      l = row_loss<T, false>(a, p, yr, label, nullptr);
+    }
+    if (loss_row) loss_row[r] = l;
+  }
+}
+
+template void loss_rows<float>(const LossSpec&, index_t, index_t, index_t, const float*, index_t, const float*,
+                               index_t, const std::int64_t*, const float*, float, double*, float*, index_t);
+template void loss_rows<double>(const LossSpec&, index_t, index_t, index_t, const double*, index_t,
+                                const double*, index_t, const std::int64_t*, const double*, double, double*,
+                                double*, index_t);
+
+}  // namespace fastnn
