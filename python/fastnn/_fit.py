@@ -106,6 +106,12 @@ def evaluate(model, x, y, batch_size=None, sample_weight=None, prefix=""):
     floats, labels = _targets(model, y)
     n = _data.check_rows(xs + floats + labels)
     sw = _data.as_sample_weight(sample_weight, n, model.dtype)
+    return _evaluate_arrays(model, xs, floats, labels, sw, batch_size, prefix)
+
+
+def _evaluate_arrays(model, xs, floats, labels, sw, batch_size=None, prefix=""):
+    """evaluate() on validated arrays."""
+    n = xs[0].shape[0]
     bs = _PREDICT_BATCH if batch_size is None else _data.positive_int(batch_size, "batch_size")
     preds = [np.empty((n, t.width), dtype=model.dtype) for t in model._outputs]
     model._engine.predict(xs, n, bs, preds, model._py_layers)
@@ -280,7 +286,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                 for k, v in diag.items():
                     logs[k] = v / tot["batches"] if k.startswith("grad_norm/") else v
             if val is not None and interrupt is None:
-                logs.update(evaluate(model, val[0], _val_targets(model, val), sample_weight=val[3], prefix="val_"))
+                logs.update(_evaluate_arrays(model, *val, prefix="val_"))
             logs["lr"] = model.optimizer.current_learning_rate(epoch)
             logs["time"] = time.perf_counter() - t0
             if interrupt is not None:
@@ -306,14 +312,6 @@ def _restore(model, snap):
     for a, b in zip(e.opt_state, snap[2]):
         a[...] = b
     e.iterations, e.nadam_mu_product = snap[3], snap[4]
-
-
-def _val_targets(model, val):
-    _, vf, vl, _ = val
-    out = [l if l is not None else f for f, l in zip(vf, vl)]
-    if model._output_style == "dict":
-        return dict(zip(model.output_names, out))
-    return out if len(out) > 1 else out[0]
 
 
 def _merge_diag(diag, st, model):
