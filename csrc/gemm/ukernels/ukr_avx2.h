@@ -13,4 +13,9 @@ struct UkrF64 {
   static constexpr index_t KC = 256, NC = 256;
   static FASTNN_UKR_SIGNATURE(double);
 };
+// One tile width only: the driver's narrow choices fall back to it.
+using UkrF32N2 = UkrF32;
+using UkrF32N1 = UkrF32;
+using UkrF64N2 = UkrF64;
+using UkrF64N1 = UkrF64;
 FASTNN_ISA_END

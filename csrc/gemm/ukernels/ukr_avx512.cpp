@@ -46,4 +46,14 @@ void UkrF64::run(index_t k, const double* a, const double* b, index_t ldb, doubl
                  double beta, int m, int n) {
   ukr_vec<VD, MR, NR / VD::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);
 }
+#define FASTNN_NARROW_RUN(Name, T, V)                                                                      \
+  void Name::run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m, \
+                 int n) {                                                                                    \
+    ukr_vec<V, MR, NR / V::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);                                      \
+  }
+FASTNN_NARROW_RUN(UkrF32N2, float, VF)
+FASTNN_NARROW_RUN(UkrF32N1, float, VF)
+FASTNN_NARROW_RUN(UkrF64N2, double, VD)
+FASTNN_NARROW_RUN(UkrF64N1, double, VD)
+#undef FASTNN_NARROW_RUN
 FASTNN_ISA_END
