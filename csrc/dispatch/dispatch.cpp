@@ -114,6 +114,7 @@ void set_max_threads(int n) {
 }
 
 int threads_for(double work_ns) {
+  if (omp_in_parallel()) return 1;  // already inside a team (e.g. the engine's row chunks)
   // An OpenMP fork/join costs a few microseconds: give each thread >= ~20 us of work.
   const double per_thread = 20000.0;
   int t = static_cast<int>(work_ns / per_thread);

@@ -104,6 +104,12 @@ void Engine<T>::check_structure() {
   std::vector<bool> has_trainable(nodes_.size(), false);
   for (const ParamSpec& p : pspecs_)
     if (p.trainable && p.size > 0) has_trainable[std::size_t(p.node)] = true;
+  chunkable_ = true;
+  dense_macs_ = 0;
+  for (const NodeSpec& nd : nodes_) {
+    if (nd.kind == NODE_BATCHNORM || nd.kind == NODE_PYTHON) chunkable_ = false;
+    if (nd.kind == NODE_DENSE) dense_macs_ += width_[std::size_t(nd.inputs[0])] * nd.width;
+  }
   req_.assign(ntens, false);
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     bool r = has_trainable[i] || nodes_[i].kind == NODE_PYTHON;
@@ -155,7 +161,8 @@ template <class T>
 void Engine<T>::prepare(Workspace<T>& ws, index_t batch, bool training) {
   const std::size_t ntens = width_.size();
   const bool fresh = ws.act.size() != ntens;
-  if (!fresh && ws.batch >= batch && (!training || ws.grad.size() == ntens)) return;
+  const std::size_t chunks = std::size_t(training ? std::max(1, chunks_for(batch, batch)) : 1);
+  if (!fresh && ws.batch >= batch && (!training || (ws.grad.size() == ntens && ws.ready.size() >= chunks))) return;
   const index_t B = std::max(batch, ws.batch);
   ws.batch = B;
   ws.act.resize(ntens);
@@ -181,7 +188,12 @@ void Engine<T>::prepare(Workspace<T>& ws, index_t batch, bool training) {
     ws.grad.resize(ntens);
     for (std::size_t t = 0; t < ntens; ++t)
       ws.grad[t].resize(t >= std::size_t(n_inputs_) && req_[t] ? B * width_[t] : 0);
-    ws.grad_ready.assign(ntens, false);
+    ws.loss_rows.resize(outputs_.size());
+    for (auto& lr : ws.loss_rows) lr.resize(B);
+    const std::size_t C = std::max(chunks, ws.ready.size());
+    ws.ready.assign(C, std::vector<char>(ntens, 0));
+    ws.chunk_grads.resize(C - 1);
+    for (auto& g : ws.chunk_grads) g.resize(params_.size());
     ws.target.resize(outputs_.size());
     ws.labels.resize(outputs_.size());
     for (std::size_t o = 0; o < outputs_.size(); ++o) {
@@ -191,7 +203,6 @@ void Engine<T>::prepare(Workspace<T>& ws, index_t batch, bool training) {
       ws.labels[o].resize(sparse ? B : 0);
     }
     ws.weight.resize(B);
-    ws.loss_row.resize(B);
   }
 }
 
@@ -220,32 +231,33 @@ void Engine<T>::gather(Workspace<T>& ws, const Data<T>& d, const std::int64_t* r
 }
 
 template <class T>
-bool Engine<T>::forward(Workspace<T>& ws, index_t B, bool training, std::int64_t step, bool update_stats,
-                        Host<T>* host) {
+bool Engine<T>::forward(Workspace<T>& ws, index_t r0, index_t B, bool training, std::int64_t step,
+                        bool update_stats, Host<T>* host) {
   T* P = params_.data();
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const NodeSpec& nd = nodes_[i];
     const int t = n_inputs_ + int(i);
     const int t0 = nd.inputs[0];
-    const T* x = input_ptr(ws, t0);
-    T* y = ws.act[std::size_t(t)].data();
     const index_t w = nd.width, in = width_[std::size_t(t0)];
+    const T* x = input_ptr(ws, t0) + r0 * in;
+    T* y = ws.act[std::size_t(t)].data() + r0 * w;
+    T* aux = ws.aux[i].size() ? ws.aux[i].data() + r0 * w : nullptr;
     const T alpha = T(nd.alpha);
     switch (nd.kind) {
       case NODE_DENSE:
-        dense_forward(y, ws.aux[i].data(), x, P + nd.w_off, nd.use_bias ? P + nd.b_off : nullptr, B, in, w, nd.act,
+        dense_forward(y, aux, x, P + nd.w_off, nd.use_bias ? P + nd.b_off : nullptr, B, in, w, nd.act,
                       alpha);
         break;
       case NODE_ACTIVATION: act_forward(y, x, B, w, nd.act, alpha); break;
       case NODE_DROPOUT:
         if (training && nd.rate > 0)
-          dropout_forward(y, ws.aux[i].data(), x, B, w, nd.rate, rng_key(nd.seed, std::uint64_t(step)));
+          dropout_forward(y, aux, x, B, w, nd.rate, rng_key(nd.seed, std::uint64_t(step)), r0 * w);
         else
           copy_into(y, x, B * w, false);
         break;
       case NODE_NOISE:
         if (training && nd.stddev > 0)
-          noise_forward(y, x, B * w, nd.stddev, rng_key(nd.seed, std::uint64_t(step)));
+          noise_forward(y, x, B * w, nd.stddev, rng_key(nd.seed, std::uint64_t(step)), r0 * w);
         else
           copy_into(y, x, B * w, false);
         break;
@@ -257,7 +269,7 @@ bool Engine<T>::forward(Workspace<T>& ws, index_t B, bool training, std::int64_t
         T* mean = ws.aux2[i].data();
         T* invstd = mean + w;
         if (training && nd.trainable) {
-          batchnorm_forward_train(y, ws.aux[i].data(), mean, invstd, rm, rv, x, gamma, beta, B, w, nd.eps,
+          batchnorm_forward_train(y, aux, mean, invstd, rm, rv, x, gamma, beta, B, w, nd.eps,
                                   nd.momentum, update_stats);
         } else {
           batchnorm_forward_infer(y, x, rm, rv, gamma, beta, B, w, nd.eps);
@@ -267,19 +279,19 @@ bool Engine<T>::forward(Workspace<T>& ws, index_t B, bool training, std::int64_t
         break;
       }
       case NODE_LAYERNORM:
-        layernorm_forward(y, ws.aux[i].data(), ws.aux2[i].data(), x, nd.w_off >= 0 ? P + nd.w_off : nullptr,
+        layernorm_forward(y, aux, ws.aux2[i].data() + r0, x, nd.w_off >= 0 ? P + nd.w_off : nullptr,
                           nd.b_off >= 0 ? P + nd.b_off : nullptr, B, w, nd.eps);
         break;
       case NODE_PRELU: prelu_forward(y, x, P + nd.w_off, B, w); break;
       case NODE_ADD:
         copy_into(y, x, B * w, false);
-        for (std::size_t k = 1; k < nd.inputs.size(); ++k) copy_into(y, input_ptr(ws, nd.inputs[k]), B * w, true);
+        for (std::size_t k = 1; k < nd.inputs.size(); ++k) copy_into(y, input_ptr(ws, nd.inputs[k]) + r0 * w, B * w, true);
         break;
       case NODE_CONCAT: {
         index_t col = 0;
         for (int s : nd.inputs) {
           const index_t ws_ = width_[std::size_t(s)];
-          copy_rows(y + col, w, input_ptr(ws, s), ws_, B, ws_, false);
+          copy_rows(y + col, w, input_ptr(ws, s) + r0 * ws_, ws_, B, ws_, false);
           col += ws_;
         }
         break;
@@ -288,7 +300,7 @@ bool Engine<T>::forward(Workspace<T>& ws, index_t B, bool training, std::int64_t
         std::vector<const T*> xs;
         std::vector<index_t> wids;
         for (int s : nd.inputs) {
-          xs.push_back(input_ptr(ws, s));
+          xs.push_back(input_ptr(ws, s) + r0 * width_[std::size_t(s)]);
           wids.push_back(width_[std::size_t(s)]);
         }
         if (!host || !host->py_forward(nd.py_index, xs, wids, B, y, w, training)) return false;
@@ -300,9 +312,8 @@ bool Engine<T>::forward(Workspace<T>& ws, index_t B, bool training, std::int64_t
 }
 
 template <class T>
-double Engine<T>::loss_and_seed(Workspace<T>& ws, index_t B, bool want_grad, bool weighted,
-                                std::vector<double>* per_output) {
-  double total = 0;
+void Engine<T>::loss_seed(Workspace<T>& ws, index_t r0, index_t b, index_t B, bool want_grad, bool weighted,
+                          char* ready) {
   for (std::size_t o = 0; o < outputs_.size(); ++o) {
     const OutputSpec& out = outputs_[o];
     const int t = out.tensor;
@@ -322,57 +333,66 @@ double Engine<T>::loss_and_seed(Workspace<T>& ws, index_t B, bool want_grad, boo
         pred = ws.act[std::size_t(in)].data();
         if (want_grad && req_[std::size_t(in)]) {
           dpred = ws.grad[std::size_t(in)].data();
-          ws.grad_ready[std::size_t(in)] = true;
+          ready[in] = 1;
         }
       }
     } else if (want_grad && req_[std::size_t(t)]) {
       dpred = ws.grad[std::size_t(t)].data();
     }
-    if (dpred) ws.grad_ready[std::size_t(t)] = true;
+    if (dpred) ready[t] = 1;
     const bool sparse = spec.id == LOSS_SPARSE_CCE;
-    loss_rows<T>(spec, 0, B, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
+    // Rows [r0, r0 + b) of a batch of B: the gradient scale is the whole batch's.
+    loss_rows<T>(spec, r0, r0 + b, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
                  sparse ? ws.labels[o].data() : nullptr, weighted ? ws.weight.data() : nullptr,
-                 T(out.weight / double(B)), ws.loss_row.data(), dpred, w);
+                 T(out.weight / double(B)), ws.loss_rows[o].data(), dpred, w);
+  }
+}
+
+template <class T>
+double Engine<T>::loss_total(Workspace<T>& ws, index_t B, bool weighted, std::vector<double>* per_output) {
+  double total = 0;
+  for (std::size_t o = 0; o < outputs_.size(); ++o) {
+    const double* lr = ws.loss_rows[o].data();
     double s = 0;
     if (weighted)
-      for (index_t r = 0; r < B; ++r) s += double(ws.weight[r]) * ws.loss_row[r];
+      for (index_t r = 0; r < B; ++r) s += double(ws.weight[r]) * lr[r];
     else
-      for (index_t r = 0; r < B; ++r) s += ws.loss_row[r];
+      for (index_t r = 0; r < B; ++r) s += lr[r];
     if (per_output) (*per_output)[o] += s;
-    total += out.weight * s / double(B);
+    total += outputs_[o].weight * s / double(B);
   }
   return total;
 }
 
 template <class T>
-bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
+bool Engine<T>::backward(Workspace<T>& ws, index_t r0, index_t B, Host<T>* host, T* G, char* ready) {
   T* P = params_.data();
-  T* G = grads_.data();
   for (std::size_t ii = nodes_.size(); ii-- > 0;) {
     const NodeSpec& nd = nodes_[ii];
     const std::size_t t = std::size_t(n_inputs_) + ii;
     if (!req_[t] || skip_node_bwd_[ii]) continue;
-    if (!ws.grad_ready[t]) {  // no loss depends on this node in this network
-      zero_node_grads(ii);
+    if (!ready[t]) {  // no loss depends on this node in this network
+      zero_node_grads(ii, G);
       continue;
     }
-    T* dy = ws.grad[t].data();
-    const T* y = ws.act[t].data();
     const int t0 = nd.inputs[0];
-    const T* x = input_ptr(ws, t0);
     const index_t w = nd.width, in = width_[std::size_t(t0)];
+    T* dy = ws.grad[t].data() + r0 * w;
+    const T* y = ws.act[t].data() + r0 * w;
+    const T* x = input_ptr(ws, t0) + r0 * in;
+    T* aux = ws.aux[ii].size() ? ws.aux[ii].data() + r0 * w : nullptr;
     // The gradient of input k: nullptr when not needed; `acc` when it already holds a part.
     auto dx_of = [&](int s, bool* acc) -> T* {
       if (!req_[std::size_t(s)]) return nullptr;
-      *acc = ws.grad_ready[std::size_t(s)];
-      ws.grad_ready[std::size_t(s)] = true;
-      return ws.grad[std::size_t(s)].data();
+      *acc = ready[s] != 0;
+      ready[s] = 1;
+      return ws.grad[std::size_t(s)].data() + r0 * width_[std::size_t(s)];
     };
     bool acc = false;
     switch (nd.kind) {
       case NODE_DENSE: {
         if (!skip_act_bwd_[ii] && nd.act != ACT_IDENTITY)
-          act_backward(dy, dy, ws.aux[ii].data(), y, B, w, nd.act, T(nd.alpha));
+          act_backward(dy, dy, aux, y, B, w, nd.act, T(nd.alpha));
         T* dx = dx_of(t0, &acc);
         dense_backward(dx, nd.trainable ? G + nd.w_off : nullptr,
                        nd.trainable && nd.use_bias ? G + nd.b_off : nullptr, dy, x, P + nd.w_off, B, in, w, acc);
@@ -393,7 +413,7 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
         T* dx = dx_of(t0, &acc);
         if (!dx) break;
         if (nd.rate > 0)
-          mul_into(dx, dy, ws.aux[ii].data(), B * w, acc);
+          mul_into(dx, dy, aux, B * w, acc);
         else
           copy_into(dx, dy, B * w, acc);
         break;
@@ -407,7 +427,7 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
         T* dx = dx_of(t0, &acc);
         const bool tr = nd.trainable;
         batchnorm_backward(dx, tr && nd.w_off >= 0 ? G + nd.w_off : nullptr, tr && nd.b_off >= 0 ? G + nd.b_off : nullptr,
-                           dy, ws.aux[ii].data(), ws.aux2[ii].data() + w, nd.w_off >= 0 ? P + nd.w_off : nullptr, B,
+                           dy, aux, ws.aux2[ii].data() + w, nd.w_off >= 0 ? P + nd.w_off : nullptr, B,
                            w, tr, acc);
         break;
       }
@@ -415,7 +435,7 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
         T* dx = dx_of(t0, &acc);
         const bool tr = nd.trainable;
         layernorm_backward(dx, tr && nd.w_off >= 0 ? G + nd.w_off : nullptr, tr && nd.b_off >= 0 ? G + nd.b_off : nullptr,
-                           dy, ws.aux[ii].data(), ws.aux2[ii].data(), nd.w_off >= 0 ? P + nd.w_off : nullptr, B, w,
+                           dy, aux, ws.aux2[ii].data() + r0, nd.w_off >= 0 ? P + nd.w_off : nullptr, B, w,
                            acc);
         break;
       }
@@ -446,7 +466,7 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
         std::vector<T*> dxs;
         std::vector<bool> accs;
         for (int s : nd.inputs) {
-          xs.push_back(input_ptr(ws, s));
+          xs.push_back(input_ptr(ws, s) + r0 * width_[std::size_t(s)]);
           wids.push_back(width_[std::size_t(s)]);
           dxs.push_back(dx_of(s, &acc));
           accs.push_back(acc);
@@ -460,9 +480,9 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
 }
 
 template <class T>
-void Engine<T>::zero_node_grads(std::size_t node) {
+void Engine<T>::zero_node_grads(std::size_t node, T* G) {
   for (const ParamSpec& p : pspecs_)
-    if (p.node == int(node)) std::memset(static_cast<void*>(grads_.data() + p.off), 0, sizeof(T) * std::size_t(p.size));
+    if (p.node == int(node)) std::memset(static_cast<void*>(G + p.off), 0, sizeof(T) * std::size_t(p.size));
 }
 
 template class Engine<float>;

@@ -44,8 +44,9 @@ struct Workspace {
   std::vector<Buffer<T>> target;        // per output (batch, width), float targets
   std::vector<Buffer<std::int64_t>> labels;  // per output (batch), sparse targets
   Buffer<T> weight;                     // (batch) sample weights
-  Buffer<double> loss_row;              // (batch)
-  std::vector<bool> grad_ready;         // per tensor, reset each step
+  std::vector<Buffer<double>> loss_rows;  // per output (batch): unweighted sample losses
+  std::vector<std::vector<char>> ready;   // per row chunk, per tensor: gradient buffer holds a value
+  std::vector<Buffer<T>> chunk_grads;     // per row chunk after the first: parameter gradients
 };
 
 // What one call of run_epoch did.
@@ -119,14 +120,31 @@ class Engine {
   void plan_fusion();
   void prepare(Workspace<T>& ws, index_t batch, bool training);
   void gather(Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b);
-  bool forward(Workspace<T>& ws, index_t b, bool training, std::int64_t step, bool update_stats, Host<T>* host);
-  // Loss of the batch (sum over outputs of weight * mean weighted loss, no penalty); with
-  // want_grad, seeds the output gradients.  per_output[o] += sum of weighted sample losses.
-  double loss_and_seed(Workspace<T>& ws, index_t b, bool want_grad, bool weighted, std::vector<double>* per_output);
+  // Passes over rows [r0, r0 + b) of the batch in the workspace (row-independent nodes only
+  // when r0 > 0: no batch normalization, no Python layers).
+  bool forward(Workspace<T>& ws, index_t r0, index_t b, bool training, std::int64_t step, bool update_stats,
+               Host<T>* host);
+  // Sample losses of rows [r0, r0 + b) of a batch of B rows; with want_grad, seeds the output
+  // gradients (marking them in `ready`).
+  void loss_seed(Workspace<T>& ws, index_t r0, index_t b, index_t B, bool want_grad, bool weighted, char* ready);
+  // Loss of the batch: sum over outputs of weight * mean weighted loss (no penalty);
+  // per_output[o] += sum of weighted sample losses.
+  double loss_total(Workspace<T>& ws, index_t B, bool weighted, std::vector<double>* per_output);
   const T* input_ptr(const Workspace<T>& ws, int t) const {
     return t < n_inputs_ ? ws.xin[std::size_t(t)] : ws.act[std::size_t(t)].data();
   }
-  void zero_node_grads(std::size_t node);
+  void zero_node_grads(std::size_t node, T* G);
+  // Small networks: rows of a batch are split into chunks run in parallel (see epoch.cpp).
+  static constexpr index_t kChunkRows = 16, kMaxChunks = 8;
+  static constexpr double kChunkMaxMacs = 2.0e6;  // batch * sum of dense in*out below this
+  bool chunkable_ = false;
+  index_t dense_macs_ = 0;
+  // Chunks for a batch of b rows when batches are nominally `batch` rows (shapes only).
+  int chunks_for(index_t b, index_t batch) const;
+  // Forward, loss and backward of the b gathered rows (gradients into grads_); chunked
+  // when nominal_batch > 0 and the network is small.
+  bool step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool update_stats, bool weighted, Host<T>* host,
+                  index_t nominal_batch);
   void collect(const Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b);
   void track_dead_units(const Workspace<T>& ws, index_t b);
   T* prev_params();
@@ -139,7 +157,9 @@ class Engine {
   std::vector<Block> blocks_;
   Buffer<double> partial_;
   std::vector<double> tensor_sq_;
-  bool backward(Workspace<T>& ws, index_t b, Host<T>* host);
+  // Parameter gradients go to G (grads_, or a chunk's private buffer); `ready` marks the
+  // tensors whose gradient buffers hold a value (seeded by loss_seed).
+  bool backward(Workspace<T>& ws, index_t r0, index_t b, Host<T>* host, T* G, char* ready);
   double regularize();  // adds penalty gradients, returns the penalty
   void clip(EpochStats* st, bool diag);
   void optimizer_step(double lr);

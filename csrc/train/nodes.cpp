@@ -1,6 +1,8 @@
 // Layer passes of the training engine (see nodes.h).
 #include "train/nodes.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <cstring>
 
@@ -96,7 +98,7 @@ void dense_forward(T* y, T* z, const T* x, const T* W, const T* b, index_t B, in
   g.a = x; g.lda = in;
   g.b = W; g.ldb = out;
   g.bias = b;
-  g.num_threads = max_threads();
+  g.num_threads = omp_in_parallel() ? 1 : max_threads();
   if (is_rowwise(act)) {
     g.c = z; g.ldc = out;  // z = x W + b, then the row-wise activation
     Tab<T>::gemm(g);
@@ -134,7 +136,7 @@ void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, in
     g.a = x; g.lda = in;
     g.b = dz; g.ldb = out;
     g.c = dW; g.ldc = out;
-    g.num_threads = max_threads();
+    g.num_threads = omp_in_parallel() ? 1 : max_threads();
     Tab<T>::gemm(g);
   }
   if (db) column_sums(db, dz, B, out);
@@ -146,26 +148,26 @@ void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, in
     g.b = W; g.ldb = out;
     g.c = dx; g.ldc = in;
     g.beta = accumulate ? T(1) : T(0);
-    g.num_threads = max_threads();
+    g.num_threads = omp_in_parallel() ? 1 : max_threads();
     Tab<T>::gemm(g);
   }
 }
 
 template <class T>
-void dropout_forward(T* y, T* mask, const T* x, index_t B, index_t w, double rate, std::uint64_t key) {
+void dropout_forward(T* y, T* mask, const T* x, index_t B, index_t w, double rate, std::uint64_t key, index_t base) {
   const T keep = T(1.0 / (1.0 - rate));
   parallel_range(B * w, kNsTrans, [&](index_t b, index_t e) {
     for (index_t i = b; i < e; ++i) {
-      mask[i] = uniform01(key, std::uint64_t(i)) >= rate ? keep : T(0);
+      mask[i] = uniform01(key, std::uint64_t(base + i)) >= rate ? keep : T(0);
       y[i] = x[i] * mask[i];
     }
   });
 }
 
 template <class T>
-void noise_forward(T* y, const T* x, index_t n, double stddev, std::uint64_t key) {
+void noise_forward(T* y, const T* x, index_t n, double stddev, std::uint64_t key, index_t base) {
   parallel_range(n, kNsTrans * 4, [&](index_t b, index_t e) {
-    for (index_t i = b; i < e; ++i) y[i] = x[i] + T(stddev * normal01(key, std::uint64_t(i)));
+    for (index_t i = b; i < e; ++i) y[i] = x[i] + T(stddev * normal01(key, std::uint64_t(base + i)));
   });
 }
 
@@ -403,8 +405,8 @@ void prelu_backward(T* dx, T* da, const T* dy, const T* x, const T* a, index_t B
   template void act_backward<T>(T*, const T*, const T*, const T*, index_t, index_t, int, T);                 \
   template void dense_forward<T>(T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, int, T);  \
   template void dense_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, bool); \
-  template void dropout_forward<T>(T*, T*, const T*, index_t, index_t, double, std::uint64_t);               \
-  template void noise_forward<T>(T*, const T*, index_t, double, std::uint64_t);                              \
+  template void dropout_forward<T>(T*, T*, const T*, index_t, index_t, double, std::uint64_t, index_t);      \
+  template void noise_forward<T>(T*, const T*, index_t, double, std::uint64_t, index_t);                     \
   template void mul_into<T>(T*, const T*, const T*, index_t, bool);                                           \
   template void copy_into<T>(T*, const T*, index_t, bool);                                                    \
   template void copy_rows<T>(T*, index_t, const T*, index_t, index_t, index_t, bool);                         \

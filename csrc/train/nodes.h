@@ -25,12 +25,13 @@ template <class T>
 void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, index_t B, index_t in, index_t out,
                     bool accumulate);
 
-// Inverted dropout: mask (B,w) = 1/(1-rate) kept, 0 dropped; y = x * mask.
+// Inverted dropout: mask (B,w) = 1/(1-rate) kept, 0 dropped; y = x * mask.  Element i draws
+// counter base + i (base: the offset of these rows in the batch).
 template <class T>
-void dropout_forward(T* y, T* mask, const T* x, index_t B, index_t w, double rate, std::uint64_t key);
-// y = x + stddev * N(0, 1).
+void dropout_forward(T* y, T* mask, const T* x, index_t B, index_t w, double rate, std::uint64_t key, index_t base);
+// y = x + stddev * N(0, 1), element i drawing counter base + i.
 template <class T>
-void noise_forward(T* y, const T* x, index_t n, double stddev, std::uint64_t key);
+void noise_forward(T* y, const T* x, index_t n, double stddev, std::uint64_t key, index_t base);
 // out = a * b (elementwise), or out += a * b.
 template <class T> void mul_into(T* out, const T* a, const T* b, index_t n, bool accumulate);
 // out = a, or out += a.
