@@ -276,7 +276,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                 for k, v in diag.items():
                     logs[k] = v / tot["batches"] if k.startswith("grad_norm/") else v
             if val is not None and interrupt is None:
-                logs.update(evaluate(model, val[0], _val_targets(model, val), sample_weight=val[3], prefix="val_"))
+                logs.update(evaluate(model, _val_inputs(val), _val_targets(model, val), sample_weight=val[3],
+                                     prefix="val_"))
             logs["lr"] = model.optimizer.current_learning_rate(epoch)
             logs["time"] = time.perf_counter() - t0
             if interrupt is not None:
@@ -289,6 +290,13 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if interrupt is not None:
         raise interrupt
     return model.history
+
+
+def _val_inputs(val):
+    """The validation inputs (already converted, one array per model input) in a form
+    :func:`evaluate` takes: the array itself for a single-input model, else the list."""
+    xs = val[0]
+    return xs[0] if len(xs) == 1 else list(xs)
 
 
 def _val_targets(model, val):
