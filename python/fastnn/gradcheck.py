@@ -84,7 +84,8 @@ def gradient_check(model, x, y, sample_weight=None, eps=1e-6, max_per_tensor=Non
 def _as_float64(model):
     from fastnn import io
 
-    clone = io.model_from_config(io.model_config(model), dtype="float64")
+    custom = {type(l).__name__: type(l) for l in model.layers}  # custom Python layers rebuild too
+    clone = io.model_from_config(io.model_config(model), dtype="float64", custom_objects=custom)
     clone.set_weights(model.get_weights())
     clone.compile(optimizer=type(model.optimizer).from_config(model.optimizer.get_config()), loss=model.loss,
                   loss_weights=getattr(model, "_loss_weights", None))
