@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from fastnn import _core, _graph
+from fastnn import _core, _data, _graph
 from fastnn import layers as _layers
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
@@ -55,7 +55,7 @@ class Model:
     def __init__(self, inputs, outputs, name=None, dtype="float32", seed=None):
         self.name = name or "model"
         self.dtype = _dtype(dtype)
-        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
+        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else _data.seed_int(seed)
         self._lock = threading.RLock()
         self.optimizer = None
         self.loss = None
@@ -212,7 +212,10 @@ class Model:
         out = []
         for ms, l in zip(per, loss_list):
             ms = [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
-            out.append([_metrics.resolve(m, loss_name=l.name) for m in ms])
+            try:
+                out.append([_metrics.resolve(m, loss_name=l.name) for m in ms])
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"metrics: {e}") from None
         return out
 
     # -- training / inference (implemented in fastnn._fit) --------------------------------
@@ -401,7 +404,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, dtype="float32", seed=None):
         self.name = name or "sequential"
         self.dtype = _dtype(dtype)
-        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
+        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else _data.seed_int(seed)
         self._lock = threading.RLock()
         self.optimizer = None
         self.loss = None
@@ -467,6 +470,29 @@ class Sequential(Model):
             return
         self.build()
         Model.compile(self, optimizer, loss, metrics, loss_weights)
+
+    def _built_or_raise(self):
+        if self._engine is None:
+            if self._input is None:
+                raise ValueError(f"{self.name}: the model is not built yet (it has no Input): call build(n_features), "
+                                 "fit or predict first")
+            self.build()
+
+    def get_weights(self):
+        self._built_or_raise()
+        return Model.get_weights(self)
+
+    def set_weights(self, weights):
+        self._built_or_raise()
+        Model.set_weights(self, weights)
+
+    def count_params(self):
+        self._built_or_raise()
+        return Model.count_params(self)
+
+    def summary(self, print_fn=print):
+        self._built_or_raise()
+        Model.summary(self, print_fn)
 
     def _ensure_built(self, x):
         if self._engine is None:
