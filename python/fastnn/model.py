@@ -135,6 +135,8 @@ class Model:
 
     def _sync(self):
         """Rebuild the native specs when trainability, regularizers or rates changed."""
+        if self._engine is None:  # a Sequential not built yet: built from the data next
+            return
         if _graph.signature(self._nodes) != self._signature:
             self._build_engine(keep=self if self.compiled else None)
             if self.compiled:
