@@ -86,9 +86,14 @@ class Model:
             raise ValueError("outputs: an output must come from a layer, not directly from an input")
         if len(set(names)) != len(names):
             raise ValueError(f"outputs: names must be unique, got {names}")
+        nodes = _graph.topo_order(ins, outs)
+        layer_names = [t.layer.name for t in ins] + [t.layer.name for t in nodes]
+        dup = sorted({n for n in layer_names if layer_names.count(n) > 1})
+        if dup:  # names link the layers in a saved configuration
+            raise ValueError(f"layer names must be unique within a model, repeated: {dup}")
         self._inputs, self._outputs, self.output_names = ins, outs, names
         self.input_names = [t.layer.name for t in ins]
-        self._nodes = _graph.topo_order(ins, outs)
+        self._nodes = nodes
         self.layers = [t.layer for t in self._nodes]
         self._build_engine()
 
@@ -495,6 +500,19 @@ class Sequential(Model):
     def summary(self, print_fn=print):
         self._built_or_raise()
         Model.summary(self, print_fn)
+
+    @property
+    def weight_layout(self):
+        self._built_or_raise()
+        return Model.weight_layout.fget(self)
+
+    def save(self, path):
+        self._built_or_raise()
+        Model.save(self, path)
+
+    def get_config(self):
+        self._built_or_raise()
+        return Model.get_config(self)
 
     def _ensure_built(self, x):
         if self._engine is None:
