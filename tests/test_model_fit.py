@@ -1,0 +1,569 @@
+"""The fit API over the native engine: learning-rate schedules and callbacks, resuming
+from checkpoints, validation, class and sample weights, train_on_batch / evaluate /
+predict, diagnostics, frozen layers, weights and summaries, compile errors."""
+import csv
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import fastnn as fnn
+import reference as ref
+
+L = fnn.layers
+O = fnn.optimizers
+C = fnn.callbacks
+S = fnn.schedules
+Ls = fnn.losses
+LOGITS = Ls.SparseCategoricalCrossentropy(from_logits=True)
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+def _data(n=60, d=6, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    y = (np.argmax(x[:, :k] + 0.5 * rng.normal(size=(n, k)), axis=1)).astype(np.int64)
+    return x, y
+
+
+def _mlp(seed=0, dtype="float64", d=6, k=3, extra=(), hidden=8):
+    return fnn.Sequential([fnn.Input(d), L.Dense(hidden, activation="relu"), *extra, L.Dense(k)], seed=seed,
+                          dtype=dtype)
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+class Recorder(C.Callback):
+    """Keeps the weights and a copy of the logs at every epoch end."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights, self.logs = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+        self.logs.append(dict(logs))
+
+
+# ------------------------------------------------------------------ schedules
+
+
+OPT_CLASSES = [O.SGD, O.RMSprop, O.Adagrad, O.Adadelta, O.Adam, O.AdamW, O.Adamax, O.Nadam]
+
+
+@pytest.mark.parametrize("cls", OPT_CLASSES, ids=[c.__name__ for c in OPT_CLASSES])
+def test_batch_schedule_is_the_learning_rate_used(cls):
+    """fit with a per-step schedule equals train_on_batch steps with the schedule's rate
+    set by hand before each step (bitwise), and differs from a constant rate."""
+    x, y = _data(40)
+    sched = S.ExponentialDecay(0.05, decay_steps=3, decay_rate=0.5)
+    a = _mlp(1)
+    a.compile(cls(learning_rate=sched), LOGITS)
+    h = a.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0)
+    b = _mlp(1)
+    b.compile(cls(learning_rate=0.05), LOGITS)
+    for step in range(8):
+        b.optimizer.learning_rate = sched(step)
+        r = (step % 4) * 10
+        b.train_on_batch(x[r:r + 10], y[r:r + 10])
+    assert _same(a.get_weights(), b.get_weights())
+    assert a.optimizer.iterations == 8
+    assert h.history["lr"] == [sched(4), sched(8)]  # the rate of the next step
+    c = _mlp(1)
+    c.compile(cls(learning_rate=0.05), LOGITS)
+    c.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+def test_epoch_schedule_is_the_learning_rate_used():
+    x, y = _data(40)
+    sched = S.StepDecay(0.1, step_size=1, gamma=0.3, unit="epoch")
+    a = _mlp(2)
+    a.compile(O.SGD(sched, momentum=0.5), LOGITS)
+    h = a.fit(x, y, batch_size=10, epochs=3, verbose=0)
+    b = _mlp(2)
+    b.compile(O.SGD(0.1, momentum=0.5), LOGITS)
+    for e in range(3):
+        b.optimizer.learning_rate = sched(e)
+        b.fit(x, y, batch_size=10, epochs=e + 1, initial_epoch=e, verbose=0)
+    assert _same(a.get_weights(), b.get_weights())
+    assert h.history["lr"] == pytest.approx([0.1, 0.03, 0.009], rel=1e-12)
+
+
+def test_learning_rate_scheduler_callback():
+    x, y = _data(40)
+    a = _mlp(3)
+    a.compile(O.SGD(1.0), LOGITS)
+    h = a.fit(x, y, batch_size=8, epochs=3, verbose=0,
+              callbacks=[C.LearningRateScheduler(lambda epoch: 0.1 * 0.5 ** epoch)])
+    assert h.history["lr"] == [0.1, 0.05, 0.025]
+    b = _mlp(3)
+    b.compile(O.SGD(1.0), LOGITS)
+    for e in range(3):
+        b.optimizer.learning_rate = 0.1 * 0.5 ** e
+        b.fit(x, y, batch_size=8, epochs=e + 1, initial_epoch=e, verbose=0)
+    assert _same(a.get_weights(), b.get_weights())
+    # two-argument form: (epoch, lr)
+    c = _mlp(3)
+    c.compile(O.SGD(0.2), LOGITS)
+    h = c.fit(x, y, epochs=3, verbose=0, callbacks=[C.LearningRateScheduler(lambda epoch, lr: lr * 0.5)])
+    assert h.history["lr"] == [0.1, 0.05, 0.025]
+
+
+def test_reduce_lr_on_plateau():
+    x, y = _data(40)
+    m = _mlp(4)
+    m.compile(O.SGD(0.1), LOGITS)
+    # min_delta so large that only the first epoch counts as an improvement
+    cb = C.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e9)
+    h = m.fit(x, y, epochs=4, verbose=0, callbacks=[cb])
+    assert h.history["lr"] == [0.1, 0.1, 0.05, 0.025]
+    assert m.optimizer.learning_rate == 0.0125
+
+
+# ------------------------------------------------------------------ stopping
+
+
+class Scores(C.Callback):
+    """Writes a fixed score per epoch into the logs (for monitors)."""
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = scores
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["score"] = self.scores[epoch]
+
+
+def test_early_stopping_restores_best_weights():
+    x, y = _data(40)
+    m = _mlp(5)
+    m.compile(O.Adam(0.05), LOGITS)
+    rec = Recorder()
+    es = C.EarlyStopping(monitor="score", patience=2, restore_best_weights=True)
+    h = m.fit(x, y, epochs=10, verbose=0, callbacks=[Scores([3.0, 1.0, 2.0, 4.0, 0.5, 0.1] + [9] * 4), rec, es])
+    assert len(h.history["loss"]) == 4 and es.stopped_epoch == 3
+    assert _same(m.get_weights(), rec.weights[1])
+    assert not _same(rec.weights[1], rec.weights[3])
+
+
+def test_terminate_on_nan(capsys):
+    x, y = _data(40)
+    m = _mlp(6)
+    m.compile(O.SGD(1e30), "mse")
+    t = C.TerminateOnNaN()
+    with np.errstate(all="ignore"):
+        h = m.fit(x, np.eye(3)[y] * 1e3, batch_size=4, epochs=20, verbose=0, callbacks=[t])
+    assert t.terminated_at is not None and t.terminated_at[0] == 0
+    assert len(h.history["loss"]) == 1 and not np.isfinite(h.history["loss"][0])
+    assert m.stop_training
+    # the engine stopped at the bad batch: fewer steps than the epoch has
+    assert m.optimizer.iterations <= t.terminated_at[1] + 1 < 10
+    assert "invalid loss" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ checkpoints and resuming
+
+
+def _resume_model(seed=7):
+    m = fnn.Sequential([fnn.Input(6), L.Dense(16, activation="relu"), L.Dropout(0.25), L.BatchNormalization(),
+                        L.GaussianNoise(0.05), L.Dense(3)], seed=seed)
+    m.compile(O.Adam(S.CosineDecay(0.01, decay_steps=40)), LOGITS, metrics=["accuracy"])
+    return m
+
+
+def test_checkpoint_load_and_resume_is_bitwise(tmp_path):
+    x, y = _data(90)
+    full = _resume_model()
+    ck = str(tmp_path / "ck-{epoch}.fnn")
+    h = full.fit(x, y, batch_size=16, epochs=5, verbose=0, callbacks=[C.ModelCheckpoint(ck, monitor="loss")])
+    for k in (1, 3):
+        m = fnn.load_model(ck.format(epoch=k))
+        assert m.optimizer.iterations == 6 * k
+        h2 = m.fit(x, y, batch_size=16, epochs=5, initial_epoch=k, verbose=0)
+        assert _same(m.get_weights(), full.get_weights())  # includes BN moving statistics
+        assert all(np.array_equal(a, b) for a, b in zip(m.optimizer.state.values(), full.optimizer.state.values()))
+        assert h2.history["loss"] == h.history["loss"][k:]
+
+
+def test_checkpoint_save_best_only(tmp_path):
+    x, y = _data(40)
+    m = _mlp(8)
+    m.compile(O.Adam(0.01), LOGITS)
+    rec = Recorder()
+    path = tmp_path / "best.fnn"
+    m.fit(x, y, epochs=6, verbose=0,
+          callbacks=[Scores([5, 3, 4, 1, 2, 6]), rec, C.ModelCheckpoint(path, monitor="score", save_best_only=True)])
+    assert _same(fnn.load_model(path).get_weights(), rec.weights[3])
+
+
+# ------------------------------------------------------------------ logs
+
+
+def test_csv_logger(tmp_path):
+    x, y = _data(40)
+    m = _mlp(9)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    path = tmp_path / "log.csv"
+    h = m.fit(x, y, epochs=3, verbose=0, validation_split=0.25, callbacks=[C.CSVLogger(path)])
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr"} <= set(rows[0])
+    assert [float(r["loss"]) for r in rows] == pytest.approx(h.history["loss"], rel=1e-12)
+    assert [float(r["val_accuracy"]) for r in rows] == pytest.approx(h.history["val_accuracy"], rel=1e-12)
+
+
+def test_history_with_validation_split():
+    x, y = _data(50)
+    m = _mlp(10)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    h = m.fit(x, y, epochs=2, verbose=0, validation_split=0.2)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"} <= set(h.history)
+    assert h.epoch == [0, 1] and m.history is h
+    # the held-out part is the last 20% of the rows (before shuffling)
+    ev = m.evaluate(x[40:], y[40:], return_dict=True)
+    assert h.history["val_loss"][-1] == pytest.approx(ev["loss"], rel=1e-12)
+    assert h.history["val_accuracy"][-1] == pytest.approx(ev["accuracy"])
+    # and the model did not train on it: same weights as a fit on the first 80% alone
+    m2 = _mlp(10)
+    m2.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    m2.fit(x[:40], y[:40], epochs=2, verbose=0)
+    assert _same(m.get_weights(), m2.get_weights())
+
+
+def test_history_with_validation_data_and_weights():
+    x, y = _data(50)
+    xv, yv = _data(20, seed=1)
+    wv = np.linspace(0, 2, 20)
+    m = _mlp(11)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    h = m.fit(x, y, epochs=2, verbose=0, validation_data=(xv, yv, wv))
+    ev = m.evaluate(xv, yv, sample_weight=wv, return_dict=True)
+    assert h.history["val_loss"][-1] == pytest.approx(ev["loss"], rel=1e-12)
+    assert h.history["val_accuracy"][-1] == pytest.approx(ev["accuracy"])
+    h = m.fit(x, y, epochs=1, verbose=0, validation_data=(xv, yv))
+    assert h.history["val_loss"][-1] == pytest.approx(m.evaluate(xv, yv)[0], rel=1e-12)
+
+
+def test_multi_output_history_keys():
+    x, y = _data(40)
+    inp = fnn.Input(6)
+    h = L.Dense(8, activation="relu")(inp)
+    m = fnn.Model(inp, {"kind": L.Dense(3)(h), "value": L.Dense(1)(h)}, seed=0)
+    m.compile("adam", loss={"kind": LOGITS, "value": "mse"}, loss_weights={"kind": 1.0, "value": 0.5},
+              metrics={"kind": ["accuracy"], "value": ["mae"]})
+    ys = {"kind": y, "value": x[:, :1]}
+    hist = m.fit(x, ys, epochs=2, verbose=0, validation_split=0.25)
+    for key in ("loss", "kind_loss", "value_loss", "kind_accuracy", "value_mae", "val_loss", "val_kind_loss",
+                "val_value_loss", "val_kind_accuracy", "val_value_mae"):
+        assert key in hist.history, key
+    ev = m.evaluate(x, ys, return_dict=True)
+    assert ev["loss"] == pytest.approx(ev["kind_loss"] + 0.5 * ev["value_loss"], rel=1e-12)
+    p = m.predict(x)
+    assert set(p) == {"kind", "value"} and p["kind"].shape == (40, 3) and p["value"].shape == (40, 1)
+
+
+# ------------------------------------------------------------------ class and sample weights
+
+
+@pytest.mark.parametrize("onehot", [False, True])
+def test_class_weight_equals_sample_weight(onehot):
+    x, y = _data(60)
+    cw = {0: 0.5, 1: 3.0, 2: 1.0}
+    yy = np.eye(3)[y] if onehot else y
+    loss = Ls.CategoricalCrossentropy(from_logits=True) if onehot else LOGITS
+    a, b, c = _mlp(12), _mlp(12), _mlp(12)
+    for m in (a, b, c):
+        m.compile(O.Adam(0.01), loss)
+    a.fit(x, yy, batch_size=16, epochs=2, verbose=0, class_weight=cw)
+    b.fit(x, yy, batch_size=16, epochs=2, verbose=0, sample_weight=np.array([cw[k] for k in y]))
+    c.fit(x, yy, batch_size=16, epochs=2, verbose=0)
+    assert _same(a.get_weights(), b.get_weights())
+    assert not _same(a.get_weights(), c.get_weights())
+
+
+def test_zero_sample_weight_rows_do_not_matter():
+    x, y = _data(40)
+    sw = np.ones(40)
+    sw[::3] = 0.0
+    x2, y2 = x.copy(), y.copy()
+    x2[::3] = 100.0
+    y2[::3] = (y2[::3] + 1) % 3
+    a, b = _mlp(13), _mlp(13)
+    for m in (a, b):
+        m.compile(O.SGD(0.1, momentum=0.9), LOGITS)
+    a.fit(x, y, batch_size=8, epochs=2, verbose=0, sample_weight=sw)
+    b.fit(x2, y2, batch_size=8, epochs=2, verbose=0, sample_weight=sw)
+    assert _same(a.get_weights(), b.get_weights())
+
+
+def test_train_on_batch_with_class_weight_matches_reference():
+    x, y = _data(12)
+    m = _mlp(14)
+    m.compile(O.SGD(0.1), LOGITS)
+    params = [(w, b) for w, b in zip(m.get_weights()[::2], m.get_weights()[1::2])]
+    cw = {0: 2.0, 1: 0.0, 2: 0.5}
+    sw = np.array([cw[k] for k in y])
+    got = m.train_on_batch(x, y, class_weight=cw)
+    want, new = ref.mlp_train_step(x, y, params, ["relu", None], "sparse_ce_logits", "sgd",
+                                   {"learning_rate": 0.1}, ref.optimizer_init("sgd", [0, 0, 0, 0]), 1, sw)
+    assert got == pytest.approx(want, rel=1e-12)
+    np.testing.assert_allclose(m.get_weights()[0], new[0][0], rtol=1e-12, atol=1e-14)
+
+
+# ------------------------------------------------------------------ train_on_batch, evaluate, predict
+
+
+def test_train_on_batch_metrics_are_pre_step():
+    x, y = _data(30)
+    m = _mlp(15)
+    m.compile(O.SGD(0.5), LOGITS, metrics=["accuracy"])
+    before = m.predict(x)
+    out = m.train_on_batch(x, y, return_dict=True)
+    assert out["accuracy"] == pytest.approx(np.mean(np.argmax(before, axis=1) == y))
+    lp = ref.log_softmax(before)
+    assert out["loss"] == pytest.approx(-np.mean(lp[np.arange(30), y]), rel=1e-12)
+    assert not np.array_equal(before, m.predict(x))
+
+
+def test_evaluate_matches_reference_and_forms():
+    x, y = _data(30)
+    reg = fnn.regularizers.L2(0.01)
+    m = fnn.Sequential([fnn.Input(6), L.Dense(8, activation="relu", kernel_regularizer=reg), L.Dense(3)], seed=16,
+                       dtype="float64")
+    m.compile(O.Adam(), LOGITS, metrics=["accuracy"])
+    w = m.get_weights()
+    sw = np.linspace(0.1, 2, 30)
+    logits = ref.mlp_predict(x, [(w[0], w[1]), (w[2], w[3])], ["relu", None])
+    rows = -ref.log_softmax(logits)[np.arange(30), y]
+    pen = 0.01 * np.sum(w[0] ** 2)
+    loss, acc = m.evaluate(x, y)
+    assert loss == pytest.approx(rows.mean() + pen, rel=1e-12)
+    assert acc == pytest.approx(np.mean(np.argmax(logits, axis=1) == y))
+    d = m.evaluate(x, y, sample_weight=sw, return_dict=True, batch_size=7)
+    assert set(d) == {"loss", "accuracy"}
+    assert d["loss"] == pytest.approx(np.sum(sw * rows) / 30 + pen, rel=1e-12)
+    m.compile(O.Adam(), LOGITS)
+    assert isinstance(m.evaluate(x, y), float)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_is_batch_size_independent(dtype):
+    x, _ = _data(257, d=6)
+    m = _mlp(17, dtype=dtype, extra=(L.BatchNormalization(), L.Dropout(0.5)), hidden=33)
+    m.compile(O.Adam(0.01), LOGITS)
+    m.fit(x, np.zeros(257, np.int64), epochs=1, verbose=0)
+    full = m.predict(x)
+    assert full.dtype == np.dtype(dtype) and full.shape == (257, 3)
+    for bs in (1, 2, 7, 64, 256, 1000):
+        assert np.array_equal(m.predict(x, batch_size=bs), full)
+    assert np.array_equal(m.predict(x[100:101]), full[100:101])
+
+
+def test_float64_model_matches_reference():
+    x, _ = _data(20)
+    m = fnn.Sequential([fnn.Input(6), L.Dense(9, activation="tanh"), L.Dense(4, activation="softmax")], seed=3,
+                       dtype="float64")
+    w = m.get_weights()
+    assert all(a.dtype == np.float64 for a in w)
+    want = ref.mlp_predict(x, [(w[0], w[1]), (w[2], w[3])], ["tanh", "softmax"])
+    got = m.predict(x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+# ------------------------------------------------------------------ diagnostics
+
+
+def test_diagnostics():
+    x, y = _data(24)
+    d1, d2 = L.Dense(8, activation="relu"), L.Dense(5, activation="relu")
+    m = fnn.Sequential([fnn.Input(6), d1, d2, L.Dense(3)], seed=18, dtype="float64")
+    m.compile(O.SGD(0.1), LOGITS)
+    d2.bias[...] = -100.0  # every unit of d2 is dead
+    w0 = m.get_weights()
+    params = [(w0[i], w0[i + 1]) for i in range(0, 6, 2)]
+    _, grads = ref.mlp_loss_and_grads(x, y, params, ["relu", "relu", None], "sparse_ce_logits")
+    h = m.fit(x, y, batch_size=24, epochs=1, verbose=0, diagnostics=True).history
+    w1 = m.get_weights()
+    flat = [g for pair in grads for g in pair]
+    assert h["grad_norm"][0] == pytest.approx(ref.global_norm(*flat), rel=1e-10)
+    names = [f"{l.name}.{n}" for l in m.layers for n in ("kernel", "bias")]
+    for name, g, a, b in zip(names, flat, w0, w1):
+        assert h[f"grad_norm/{name}"][0] == pytest.approx(np.linalg.norm(g), rel=1e-10, abs=1e-14)
+        if np.linalg.norm(a) > 0:
+            ratio = np.linalg.norm(b - a) / np.linalg.norm(a)
+            assert h[f"update_ratio/{name}"][0] == pytest.approx(ratio, rel=1e-9, abs=1e-14)
+        else:  # zero-initialized biases: infinite when they moved, else 0
+            assert h[f"update_ratio/{name}"][0] == (math.inf if np.any(b != a) else 0.0)
+    assert h[f"dead_relu/{d2.name}"] == [1.0]
+    alive = np.maximum(x @ w0[0] + w0[1], 0).max(axis=0) > 0
+    assert h[f"dead_relu/{d1.name}"][0] == pytest.approx(1 - alive.mean())
+    assert not any(k.startswith("grad_norm") for k in m.fit(x, y, epochs=1, verbose=0).history)
+
+
+# ------------------------------------------------------------------ frozen layers, weights
+
+
+def test_frozen_layers_keep_their_weights():
+    x, y = _data(40)
+    d1, bn, d2 = L.Dense(8, activation="relu"), L.BatchNormalization(), L.Dense(3)
+    m = fnn.Sequential([fnn.Input(6), d1, bn, d2], seed=19)
+    m.compile(O.Adam(0.01), LOGITS)
+    m.fit(x, y, epochs=1, verbose=0)
+    d1.trainable = False
+    bn.trainable = False
+    before = {l.name: l.get_weights() for l in (d1, bn, d2)}
+    it = m.optimizer.iterations
+    m.fit(x, y, epochs=2, verbose=0)
+    assert _same(d1.get_weights(), before[d1.name])
+    assert _same(bn.get_weights(), before[bn.name])  # frozen BN: inference mode, statistics kept
+    assert not np.array_equal(d2.kernel, before[d2.name][0])
+    assert m.optimizer.iterations == it + 4  # the optimizer went on (state kept across the rebuild)
+    d1.trainable = True
+    m.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(d1.kernel, before[d1.name][0])
+    lines = []
+    m.summary(print_fn=lines.append)
+    d1.trainable = False
+    lines2 = []
+    m.summary(print_fn=lines2.append)
+    # Dense 6-8: 56, BN(8): 16 + 16 moving statistics, Dense 8-3: 27 (BN is still frozen)
+    assert "Trainable params: 83" in lines and "Non-trainable params: 32" in lines
+    assert "Trainable params: 27" in lines2 and "Non-trainable params: 88" in lines2
+
+
+def test_frozen_at_construction():
+    x, y = _data(40)
+    d1 = L.Dense(8, activation="relu", trainable=False)
+    m = fnn.Sequential([fnn.Input(6), d1, L.Dense(3)], seed=20)
+    m.compile(O.SGD(0.1), LOGITS)
+    k = d1.get_weights()
+    m.fit(x, y, epochs=1, verbose=0)
+    assert _same(d1.get_weights(), k)
+
+
+def test_reinitialize():
+    x, y = _data(40)
+    d1, bn = L.Dense(8, activation="relu"), L.BatchNormalization()
+    m = fnn.Sequential([fnn.Input(6), d1, bn, L.Dense(3)], seed=21, dtype="float64")
+    m.compile(O.Adam(0.01), LOGITS)
+    m.fit(x, y, epochs=2, verbose=0)
+    trained = d1.get_weights()
+    d1.reinitialize(seed=1)
+    first = d1.get_weights()
+    assert not np.array_equal(first[0], trained[0]) and np.all(first[1] == 0)
+    d1.reinitialize(seed=1)
+    assert _same(d1.get_weights(), first)
+    bn.reinitialize()
+    assert np.all(bn.get_weights()[2] == 0) and np.all(bn.get_weights()[3] == 1)
+    # the new values are what the engine uses
+    w = m.get_weights()
+    h = np.maximum(x @ w[0] + w[1], 0)
+    h = w[2] * h / np.sqrt(1 + 1e-3) + w[3]
+    np.testing.assert_allclose(m.predict(x), h @ w[6] + w[7], rtol=1e-12, atol=1e-13)
+    m.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(d1.kernel, first[0])
+
+
+def test_get_set_weights_layout():
+    x, _ = _data(10)
+    m = fnn.Sequential([fnn.Input(6), L.Dense(4, activation="tanh"), L.BatchNormalization(), L.Dense(2)], seed=22,
+                       dtype="float64")
+    w = m.get_weights()
+    assert [a.shape for a in w] == [(6, 4), (4,), (4,), (4,), (4,), (4,), (4, 2), (2,)]
+    rng = np.random.default_rng(0)
+    new = [rng.normal(size=a.shape) for a in w]
+    new[5] = np.abs(new[5]) + 0.5  # moving variance
+    m.set_weights(new)
+    assert _same(m.get_weights(), new)
+    h = np.tanh(x @ new[0] + new[1])
+    h = new[2] * (h - new[4]) / np.sqrt(new[5] + 1e-3) + new[3]
+    np.testing.assert_allclose(m.predict(x), h @ new[6] + new[7], rtol=1e-12)
+    # copies, not views
+    got = m.get_weights()
+    got[0][...] = 0
+    assert not np.all(m.get_weights()[0] == 0)
+    with pytest.raises(ValueError, match="expects shape"):
+        m.set_weights(new[:6] + [np.ones((2, 4)), new[7]])
+    assert _same(m.get_weights(), new)
+    assert m.count_params() == 28 + 8 + 10
+    assert [e[:2] for e in m.weight_layout] == [(m.layers[0].name, "kernel"), (m.layers[0].name, "bias"),
+                                                 (m.layers[1].name, "gamma"), (m.layers[1].name, "beta"),
+                                                 (m.layers[2].name, "kernel"), (m.layers[2].name, "bias")]
+
+
+def test_summary_counts():
+    m = fnn.Sequential([fnn.Input(10), L.Dense(5, activation="relu"), L.BatchNormalization(), L.Dropout(0.1),
+                        L.Dense(3)], name="net")
+    lines = []
+    m.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert 'Model: "net"' in text
+    assert "Total params: 93" in text          # 55 + 20 + 18
+    assert "Trainable params: 83" in text
+    assert "Non-trainable params: 10" in text  # BN moving statistics
+    assert "(None, 5)" in text and "(None, 3)" in text
+
+
+# ------------------------------------------------------------------ building and compiling
+
+
+def test_sequential_without_input_is_built_at_fit():
+    x, y = _data(30, d=7)
+    m = fnn.Sequential([L.Dense(5, activation="relu"), L.Dense(3)], seed=23)
+    assert not m.built
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    with pytest.raises(ValueError, match="not built"):
+        m.get_weights()
+    h = m.fit(x, y, epochs=2, verbose=0)
+    assert m.built and m.layers[0].kernel.shape == (7, 5)
+    assert len(h.history["accuracy"]) == 2
+    assert m.predict(x).shape == (30, 3)
+    p = fnn.Sequential([L.Dense(2)], seed=0)
+    assert p.predict(x).shape == (30, 2) and p.built
+
+
+def test_sequential_with_input_builds_on_demand():
+    m = fnn.Sequential([fnn.Input(4), L.Dense(3)], seed=0)
+    assert len(m.get_weights()) == 2 and m.count_params() == 15
+
+
+def test_compile_errors():
+    m = _mlp(24)
+    with pytest.raises(ValueError, match="loss"):
+        m.compile("adam")
+    with pytest.raises(ValueError, match="loss"):
+        m.compile("adam", "no_such_loss")
+    with pytest.raises(ValueError, match="optimizer"):
+        m.compile("no_such_optimizer", "mse")
+    with pytest.raises(TypeError, match="optimizer"):
+        m.compile(3, "mse")
+    with pytest.raises(ValueError, match="metrics"):
+        m.compile("adam", "mse", metrics=["no_such_metric"])
+    with pytest.raises(ValueError, match="loss_weights"):
+        m.compile("adam", "mse", loss_weights=[-1.0])
+    with pytest.raises(ValueError, match="loss"):
+        m.compile("adam", ["mse", "mse"])
+    with pytest.raises(ValueError, match="loss"):
+        fnn.Sequential([fnn.Input(3), L.Dense(1)]).compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(RuntimeError, match="compile"):
+        _mlp(24).fit(*_data(5), verbose=0)
+    with pytest.raises(RuntimeError, match="compile"):
+        _mlp(24).evaluate(*_data(5))
+    # a failed compile leaves a compiled model as it was
+    m.compile(O.SGD(0.1), LOGITS)
+    with pytest.raises(ValueError):
+        m.compile("adam", "no_such_loss")
+    assert isinstance(m.optimizer, O.SGD)
+    assert math.isfinite(m.evaluate(*_data(5)))
