@@ -39,7 +39,8 @@ def as_matrix(v, name, dtype, width=None):
         raise ValueError(f"{name}: empty data, got {_describe(a)}")
     if width is not None and a.shape[1] != width:
         raise ValueError(f"{name}: the model expects {width} features, got {_describe(a)}")
-    out = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):  # values beyond float32's range become Inf: refused just below
+        out = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(out).all():
         raise ValueError(f"{name}: contains NaN or Inf ({_describe(a)})")
     return out
@@ -107,7 +108,8 @@ def as_sample_weight(v, n, dtype, name="sample_weight"):
         a = a[:, 0]
     if a.ndim != 1 or a.shape[0] != n:
         raise ValueError(f"{name}: expected shape ({n},), got {_describe(a)}")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError(f"{name}: weights must be finite and >= 0")
     return a
