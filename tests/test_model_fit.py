@@ -567,3 +567,73 @@ def test_compile_errors():
         m.compile("adam", "no_such_loss")
     assert isinstance(m.optimizer, O.SGD)
     assert math.isfinite(m.evaluate(*_data(5)))
+
+
+def test_frozen_layer_penalty_is_not_counted():
+    """Training adds the penalties of trainable weights only; evaluate agrees (as Keras)."""
+    x, y = _data(20)
+    reg = fnn.regularizers.L2(1.0)
+    m = fnn.Sequential([fnn.Input(6), L.Dense(4, kernel_regularizer=reg, trainable=False),
+                        L.Dense(3, kernel_regularizer=reg)], seed=25, dtype="float64")
+    m.compile(O.SGD(0.0), LOGITS)
+    ev = m.evaluate(x, y)
+    assert m.train_on_batch(x, y) == pytest.approx(ev, rel=1e-12)
+    m.layers[0].trainable = True
+    ev2 = m.evaluate(x, y)
+    assert ev2 == pytest.approx(ev + float(reg(m.layers[0].kernel)), rel=1e-12)
+    assert m.train_on_batch(x, y) == pytest.approx(ev2, rel=1e-12)
+
+
+class EveryThree(C.Callback):
+    batch_frequency = 3
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls.append((batch, logs["size"]))
+
+
+def test_batch_chunks_do_not_change_training(capsys):
+    """A callback asking for batch hooks makes the engine run chunks of batches: the same
+    steps (schedule, dropout, BN), the same logs; a progress bar changes nothing either."""
+    x, y = _data(203)
+
+    def make():
+        m = fnn.Sequential([fnn.Input(6), L.Dense(16, activation="relu"), L.Dropout(0.3), L.BatchNormalization(),
+                            L.Dense(3)], seed=3)
+        m.compile(O.Adam(S.ExponentialDecay(0.01, 5, 0.9)), LOGITS, metrics=["accuracy"])
+        return m
+
+    a = make()
+    ha = a.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    b = make()
+    cb = EveryThree()
+    hb = b.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[cb])
+    assert _same(a.get_weights(), b.get_weights())
+    assert hb.history["loss"] == pytest.approx(ha.history["loss"], rel=1e-13)  # summed per chunk
+    assert ha.history["accuracy"] == hb.history["accuracy"]
+    assert cb.calls[:5] == [(2, 48), (5, 96), (8, 144), (11, 192), (12, 203)]
+    for verbose in (1, 2):
+        c = make()
+        c.fit(x, y, batch_size=16, epochs=3, verbose=verbose)
+        assert _same(a.get_weights(), c.get_weights())
+    assert "loss" in capsys.readouterr().out
+
+
+def test_zero_epochs_and_repeated_fits():
+    x, y = _data(40)
+    m = _mlp(26)
+    m.compile(O.Adam(0.01), LOGITS)
+    w = m.get_weights()
+    h = m.fit(x, y, epochs=0, verbose=0)
+    assert h.history == {} and _same(m.get_weights(), w) and m.optimizer.iterations == 0
+    m.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    m.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    n = _mlp(26)
+    n.compile(O.Adam(0.01), LOGITS)
+    n.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    n.fit(x, y, batch_size=10, epochs=2, initial_epoch=1, verbose=0)
+    assert m.optimizer.iterations == n.optimizer.iterations == 8
+    assert not _same(m.get_weights(), n.get_weights())  # epoch 0's shuffle twice vs epochs 0 and 1

@@ -448,3 +448,23 @@ def test_custom_multi_input_layer():
     m = fnn.Model(inp, L.Dense(2)(L.Add()([p, a])), dtype="float64", seed=0)
     m.compile("sgd", "mse")
     _check(m, x, y)
+
+
+# ------------------------------------------------------------------ known engine bugs
+
+
+@pytest.mark.xfail(strict=True, reason="engine.cpp loss_and_seed: each output's loss_rows overwrites the "
+                                       "gradient seed of its tensor, so a tensor that is two outputs keeps only "
+                                       "the last output's gradient")
+@pytest.mark.parametrize("act,losses", [(None, ("mse", "log_cosh")),
+                                        ("softmax", ("sparse_categorical_crossentropy", "mse"))],
+                         ids=["linear", "softmax"])
+def test_one_tensor_as_two_outputs(act, losses):
+    rng, x = _data(20)
+    lab = rng.integers(0, OUT, N)
+    inp = fnn.Input(IN)
+    t = L.Dense(OUT, activation=act)(L.Dense(4, activation="tanh")(inp))
+    m = fnn.Model(inp, {"a": t, "b": t}, dtype="float64", seed=0)
+    m.compile("sgd", loss=dict(zip("ab", losses)), loss_weights={"a": 1.0, "b": 3.0})
+    y = {"a": lab if losses[0].startswith("sparse") else rng.normal(size=(N, OUT)), "b": np.eye(OUT)[lab]}
+    _check(m, x, y)

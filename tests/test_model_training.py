@@ -263,3 +263,93 @@ def test_digits_accuracy():
         assert m.evaluate(xte, yte, return_dict=True)["accuracy"] == pytest.approx(acc)
         accs.append(acc)
     assert np.mean(accs) >= 0.97, accs
+
+
+# ------------------------------------------------------------------ layer passes in training and inference
+
+
+class Probe(L.Layer):
+    """Identity custom layer that keeps what it saw (the neighbouring layers' outputs)."""
+
+    def forward(self, x, training=False):
+        self.seen = (np.array(x), training)
+        return x
+
+    def backward(self, dy):
+        return dy
+
+
+def _probed(layer, width=6, seed=0):
+    p0, p1 = Probe(), Probe()
+    m = fnn.Sequential([fnn.Input(5), L.Dense(width), p0, layer, p1, L.Dense(3)], dtype="float64", seed=seed)
+    m.compile(O.SGD(0.0), "mse")
+    return m, p0, p1
+
+
+def _xy(n=64):
+    rng = np.random.default_rng(0)
+    return rng, rng.normal(size=(n, 5)), rng.normal(size=(n, 3))
+
+
+def test_dropout_pass():
+    rng, x, y = _xy()
+    m, p0, p1 = _probed(L.Dropout(0.4), width=50)
+    m.train_on_batch(x, y)
+    a, (b, training) = p0.seen[0], p1.seen
+    keep = b != 0
+    assert training and abs(1 - keep.mean() - 0.4) < 0.03
+    np.testing.assert_array_equal(b[keep], a[keep] / 0.6)
+    first = keep.copy()
+    m.train_on_batch(x, y)
+    assert not np.array_equal(p1.seen[0] != 0, first)  # a new mask each step
+    m.predict(x)
+    assert np.array_equal(p0.seen[0], p1.seen[0]) and not p1.seen[1]
+
+
+def test_gaussian_noise_pass():
+    rng, x, y = _xy()
+    m, p0, p1 = _probed(L.GaussianNoise(0.3), width=200)
+    m.train_on_batch(x, y)
+    noise = p1.seen[0] - p0.seen[0]
+    assert abs(noise.mean()) < 0.01 and abs(noise.std() - 0.3) < 0.01
+    m.predict(x)
+    assert np.array_equal(p0.seen[0], p1.seen[0])
+
+
+def test_batch_normalization_pass():
+    rng, x, y = _xy()
+    bn = L.BatchNormalization(momentum=0.9, epsilon=1e-3)
+    m, p0, p1 = _probed(bn)
+    gamma, beta = rng.uniform(0.5, 2, 6), rng.normal(size=6)
+    bn.set_weights([gamma, beta, np.zeros(6), np.ones(6)])
+    m.train_on_batch(x, y)
+    a, b = p0.seen[0], p1.seen[0]
+    mu, var = a.mean(axis=0), a.var(axis=0)  # batch statistics, biased variance
+    np.testing.assert_allclose(b, gamma * (a - mu) / np.sqrt(var + 1e-3) + beta, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(bn.get_weights()[2], 0.1 * mu, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(bn.get_weights()[3], 0.9 + 0.1 * var, rtol=1e-12)
+    rm, rv = bn.get_weights()[2:]
+    m.predict(x)  # inference: the running statistics, which stay put
+    a, b = p0.seen[0], p1.seen[0]
+    np.testing.assert_allclose(b, gamma * (a - rm) / np.sqrt(rv + 1e-3) + beta, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(bn.get_weights()[2], rm)
+
+
+def test_layer_normalization_and_prelu_passes():
+    rng, x, y = _xy()
+    ln = L.LayerNormalization(epsilon=1e-3)
+    m, p0, p1 = _probed(ln)
+    gamma, beta = rng.uniform(0.5, 2, 6), rng.normal(size=6)
+    ln.set_weights([gamma, beta])
+    m.predict(x)
+    a, b = p0.seen[0], p1.seen[0]
+    want = gamma * (a - a.mean(axis=1, keepdims=True)) / np.sqrt(a.var(axis=1, keepdims=True) + 1e-3) + beta
+    np.testing.assert_allclose(b, want, rtol=1e-12, atol=1e-12)
+    pr = L.PReLU()
+    m, p0, p1 = _probed(pr)
+    assert np.all(pr.get_weights()[0] == 0.25)
+    alpha = rng.uniform(0, 1, 6)
+    pr.set_weights([alpha])
+    m.predict(x)
+    a, b = p0.seen[0], p1.seen[0]
+    np.testing.assert_array_equal(b, np.where(a > 0, a, alpha * a))
