@@ -637,3 +637,51 @@ def test_zero_epochs_and_repeated_fits():
     n.fit(x, y, batch_size=10, epochs=2, initial_epoch=1, verbose=0)
     assert m.optimizer.iterations == n.optimizer.iterations == 8
     assert not _same(m.get_weights(), n.get_weights())  # epoch 0's shuffle twice vs epochs 0 and 1
+
+
+class _Interrupting(L.Layer):
+    """Raises KeyboardInterrupt (as Ctrl-C would) at its third forward call."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.calls = 0
+
+    def forward(self, x, training=False):
+        self.calls += 1
+        if self.calls == 3:
+            raise KeyboardInterrupt
+        return x
+
+    def backward(self, dy):
+        return dy
+
+
+class _Ends(C.Callback):
+    ended = False
+
+    def on_train_end(self, logs=None):
+        self.ended = True
+
+
+def test_interrupt_stops_cleanly_and_the_model_stays_usable():
+    x, y = _data(40)
+    m = fnn.Sequential([fnn.Input(6), L.Dense(4), _Interrupting(), L.Dense(3)], seed=27)
+    m.compile(O.Adam(0.01), LOGITS)
+    ends = _Ends()
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(x, y, batch_size=10, epochs=2, verbose=0, callbacks=[ends])
+    assert ends.ended and m.optimizer.iterations == 2 and m.history.history == {}
+    m.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    assert m.optimizer.iterations == 6
+
+
+def test_validation_with_two_inputs():
+    x, y = _data(40)
+    x2 = np.random.default_rng(1).normal(size=(40, 2))
+    i1, i2 = fnn.Input(6, name="a"), fnn.Input(2, name="b")
+    m = fnn.Model([i1, i2], L.Dense(3)(L.Concatenate()([L.Dense(4)(i1), i2])), seed=0)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    h = m.fit({"a": x, "b": x2}, y, epochs=2, verbose=0, validation_split=0.25)
+    assert h.history["val_loss"][-1] == pytest.approx(m.evaluate([x[30:], x2[30:]], y[30:])[0], rel=1e-12)
+    h = m.fit([x, x2], y, epochs=1, verbose=0, validation_data=({"a": x[:5], "b": x2[:5]}, y[:5]))
+    assert h.history["val_loss"][-1] == pytest.approx(m.evaluate([x[:5], x2[:5]], y[:5])[0], rel=1e-12)

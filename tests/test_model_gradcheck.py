@@ -295,6 +295,25 @@ def test_losses(name, loss, act, target):
     _check(m, x, y)
 
 
+@pytest.mark.parametrize("name,loss,act,target", LOSSES, ids=[c[0] for c in LOSSES])
+def test_training_loss_equals_evaluate(name, loss, act, target):
+    """The native training loss (fused kernels) and the Python loss of evaluate agree, with
+    sample weights, and the gradient with sample weights checks out."""
+    rng, x = _data(21)
+    y = _targets(target, rng)
+    sw = rng.uniform(0, 2, N)
+    if act == "_sigmoid_then_dense":
+        layers = [L.Dense(6, activation="tanh"), L.Dense(OUT), L.Activation("sigmoid"), L.Activation("linear")]
+    else:
+        layers = [L.Dense(6, activation="tanh"), L.Dense(OUT, activation=act)]
+    m = _seq(layers, loss, optimizer=fnn.optimizers.SGD(0.0))
+    ev = m.evaluate(x, y, sample_weight=sw)
+    assert m.train_on_batch(x, y, sample_weight=sw) == pytest.approx(ev, rel=1e-10)
+    assert m.train_on_batch(x, y) == pytest.approx(m.evaluate(x, y), rel=1e-10)
+    if name not in ("mae", "hinge", "squared_hinge"):
+        _check(m, x, y, sample_weight=sw)
+
+
 @pytest.mark.parametrize("act_layer", [False, True])
 def test_fused_softmax_probability_ce_matches_logits_loss(act_layer):
     """A softmax output with the probability loss is computed from the logits (fused):
