@@ -95,6 +95,15 @@ def test_bad_x(case):
     _fails(m, lambda: m.predict(bad), exc, match)
 
 
+def test_out_of_float32_range_is_refused_quietly():
+    x, y = _xy()
+    m = _classifier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _fails(m, lambda: m.fit(x * 1e300, y, verbose=0), ValueError, r"x: contains NaN or Inf")
+        _fails(m, lambda: m.fit(x, y, sample_weight=np.full(N, 1e300), verbose=0), ValueError, r"sample_weight")
+
+
 def test_x_conversions_that_are_fine():
     """Integers, float16, lists, Fortran order and strided views are converted, not refused."""
     x, y = _xy()

@@ -195,6 +195,17 @@ def test_add_and_concatenate():
     _check(m, x, y)
 
 
+def test_one_tensor_feeding_a_layer_several_times():
+    rng, x = _data(8)
+    y = rng.normal(size=(N, 2))
+    inp = fnn.Input(IN)
+    a = L.Dense(3, activation="tanh")(inp)
+    cat = L.Concatenate()([L.Add()([a, a, a]), a, inp, inp])
+    m = fnn.Model(inp, L.Dense(2)(cat), dtype="float64", seed=3)
+    m.compile("sgd", "mse")
+    _check(m, x, y)
+
+
 def test_two_inputs():
     rng, x = _data(9)
     x2 = rng.normal(size=(N, 3))
