@@ -1,7 +1,7 @@
 """Training the engine: optimizer steps of a small MLP against the NumPy float64 reference
 (tests/reference.py, model section), determinism across thread counts, and accuracy on
 scikit-learn's digits.  Callbacks, schedules and the rest of the fit API are in
-test_model_fit.py."""
+test_model_fit.py and test_model_api.py."""
 import warnings
 
 import numpy as np
