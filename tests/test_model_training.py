@@ -111,6 +111,15 @@ def test_optimizer_steps_match_reference(case, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_steps_match_reference_on_every_kernel_path(isa, dtype):
+    """The engine under each ISA path of this CPU (generic, AVX2, AVX-512)."""
+    hp = dict(learning_rate=0.01, amsgrad=True, clipnorm=0.2)
+    m = _mlp(dtype, seed=8)
+    m.compile(O.Adam(**hp), Ls.SparseCategoricalCrossentropy(from_logits=True))
+    _assert_trajectory(m, "adam", hp, "sparse_ce_logits", ACTS, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_mse_regularized_weighted_steps_match_reference(dtype):
     hp = dict(learning_rate=0.01, momentum=0.9, nesterov=True)
     m = _mlp(dtype, seed=4, reg=fnn.regularizers.L1L2(0.01, 0.05))
