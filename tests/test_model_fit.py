@@ -421,3 +421,27 @@ def test_validation_with_two_inputs():
     assert h.history["val_loss"][-1] == pytest.approx(m.evaluate([x[30:], x2[30:]], y[30:])[0], rel=1e-12)
     h = m.fit([x, x2], y, epochs=1, verbose=0, validation_data=({"a": x[:5], "b": x2[:5]}, y[:5]))
     assert h.history["val_loss"][-1] == pytest.approx(m.evaluate([x[:5], x2[:5]], y[:5])[0], rel=1e-12)
+
+
+def test_ctrl_c_inside_a_native_epoch():
+    """A simulated Ctrl-C during a long native epoch ends fit with KeyboardInterrupt
+    (the loop polls for signals); the model stays usable."""
+    import _thread
+    import threading
+
+    rng = np.random.default_rng(0)
+    n = 100_000
+    x = rng.normal(size=(n, 16)).astype(np.float32)
+    y = rng.integers(0, 3, n)
+    m = fnn.Sequential([fnn.Input(16), L.Dense(64, activation="relu"), L.Dense(3)], seed=28)
+    m.compile(O.Adam(1e-3), LOGITS)
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            m.fit(x, y, batch_size=1, epochs=1, verbose=0)  # seconds of batches of one row
+    finally:
+        timer.cancel()
+    assert m.optimizer.iterations < n and m.history.history == {}
+    assert all(np.isfinite(w).all() for w in m.get_weights())
+    m.fit(x[:100], y[:100], epochs=1, verbose=0)
