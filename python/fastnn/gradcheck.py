@@ -39,6 +39,7 @@ def gradient_check(model, x, y, sample_weight=None, eps=1e-6, max_per_tensor=Non
     """
     if not model.compiled:
         raise RuntimeError("gradient_check: compile the model first")
+    model._sync()  # trainability changed since compile: check the model as it is now
     m = model if model.dtype == np.float64 else _as_float64(model)
     xs = _fit._inputs(m, x)
     floats, labels = _fit._targets(m, y)
