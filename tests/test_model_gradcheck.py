@@ -498,3 +498,18 @@ def test_one_tensor_as_two_outputs(act, losses):
     m.compile("sgd", loss=dict(zip("ab", losses)), loss_weights={"a": 1.0, "b": 3.0})
     y = {"a": lab if losses[0].startswith("sparse") else rng.normal(size=(N, OUT)), "b": np.eye(OUT)[lab]}
     _check(m, x, y)
+
+
+def test_layer_frozen_after_compile_is_checked_as_frozen():
+    """gradient_check sees trainability changed after compile (a frozen BN: running stats)."""
+    rng, x = _data(22)
+    y = rng.normal(size=(N, OUT))
+    bn = L.BatchNormalization()
+    m = _seq([L.Dense(6, use_bias=False), bn, L.Dense(OUT)], "mse")
+    bn._weights["moving_mean"][...] = 2.0
+    bn.trainable = False
+    errs = _check(m, x, y)
+    assert not any(k.startswith(bn.name) for k in errs)
+    eng = m._engine
+    loss = eng.compute_gradients([np.ascontiguousarray(x)], [np.ascontiguousarray(y)], [np.empty(0)], None, N, 0)
+    assert loss == pytest.approx(m.evaluate(x, y), rel=1e-12)
