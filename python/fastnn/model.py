@@ -486,31 +486,38 @@ class Sequential(Model):
             self.build()
 
     def get_weights(self):
+        """As :meth:`Model.get_weights`; a model with an Input is built first."""
         self._built_or_raise()
         return Model.get_weights(self)
 
     def set_weights(self, weights):
+        """As :meth:`Model.set_weights`; a model with an Input is built first."""
         self._built_or_raise()
         Model.set_weights(self, weights)
 
     def count_params(self):
+        """As :meth:`Model.count_params`; a model with an Input is built first."""
         self._built_or_raise()
         return Model.count_params(self)
 
     def summary(self, print_fn=print):
+        """As :meth:`Model.summary`; a model with an Input is built first."""
         self._built_or_raise()
         Model.summary(self, print_fn)
 
     @property
     def weight_layout(self):
+        """As :attr:`Model.weight_layout`; a model with an Input is built first."""
         self._built_or_raise()
         return Model.weight_layout.fget(self)
 
     def save(self, path):
+        """As :meth:`Model.save`; a model with an Input is built first."""
         self._built_or_raise()
         Model.save(self, path)
 
     def get_config(self):
+        """As :meth:`Model.get_config`; a model with an Input is built first."""
         self._built_or_raise()
         return Model.get_config(self)
 
