@@ -436,3 +436,159 @@ def loss_grad_fd(name, y_true, y_pred, sample_weight=None, reduction="mean", rel
         p[idx] = old
         g[idx] = (fp - fm) / (hi - lo)
     return g
+
+# ---- model reference ----
+#
+# A stack of Dense layers (an MLP) in float64, as fastnn's engine trains it: forward pass,
+# the batch loss (mean over the batch of the weighted per-sample losses), backward pass,
+# L1/L2 penalties, the clipping options of fastnn.optimizers and one optimizer step with
+# the torch-rule twins above.  Parameters are a list of (kernel (in, out), bias) pairs.
+
+
+def mlp_forward(x, params, activations):
+    """Pre-activations and outputs of every layer: a list of (z, a)."""
+    a = np.asarray(x, np.float64)
+    out = []
+    for (w, b), act in zip(params, activations):
+        z = a @ np.asarray(w, np.float64) + np.asarray(b, np.float64)
+        if act == "softmax":
+            a = softmax(z)
+        elif act == "log_softmax":
+            a = log_softmax(z)
+        else:
+            a = act_forward(act or "identity", z)
+        out.append((z, a))
+    return out
+
+
+def mlp_predict(x, params, activations):
+    return mlp_forward(x, params, activations)[-1][1]
+
+
+def _loss_rows(loss, z, a, y):
+    """Per-sample losses and their gradient with respect to the last layer's output ``a``
+    (``"mse"``, ``"sparse_ce_logits"``) or, for the fused probability cross-entropy
+    (``"sparse_ce"`` after a softmax output), with respect to ``z``."""
+    if loss == "mse":
+        y = np.asarray(y, np.float64).reshape(a.shape)
+        return np.mean((a - y) ** 2, axis=1), 2.0 * (a - y) / a.shape[1]
+    if loss in ("sparse_ce_logits", "sparse_ce"):
+        logits = a if loss == "sparse_ce_logits" else z
+        lab = np.asarray(y, np.int64)
+        onehot = np.eye(logits.shape[1])[lab]
+        return -np.sum(onehot * log_softmax(logits), axis=1), softmax(logits) - onehot
+    raise ValueError(f"reference: unsupported loss {loss!r}")
+
+
+def mlp_loss_and_grads(x, y, params, activations, loss, sample_weight=None, l1=0.0, l2=0.0):
+    """The training loss (with the L1/L2 penalty on every kernel and bias) and the
+    gradients ``[(dW, db), ...]``, all in float64."""
+    fw = mlp_forward(x, params, activations)
+    z, a = fw[-1]
+    n = a.shape[0]
+    rows, d = _loss_rows(loss, z, a, y)
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    value = float(np.sum(sw * rows) / n)
+    d = d * (sw / n)[:, None]
+    fused = loss == "sparse_ce"
+    if fused and activations[-1] != "softmax":
+        raise ValueError("reference: 'sparse_ce' is the fused case and needs a softmax output")
+    grads = [None] * len(params)
+    for i in range(len(params) - 1, -1, -1):
+        zi, _ = fw[i]
+        act = activations[i] or "identity"
+        if i == len(params) - 1 and fused:
+            dz = d
+        elif act in ("softmax", "log_softmax"):
+            raise ValueError("reference: row-wise activations only as the fused output")
+        else:
+            dz = act_backward(act, zi, d)
+        xin = np.asarray(x, np.float64) if i == 0 else fw[i - 1][1]
+        grads[i] = (xin.T @ dz, dz.sum(axis=0))
+        d = dz @ np.asarray(params[i][0], np.float64).T
+    penalty = 0.0
+    if l1 or l2:
+        out = []
+        for (w, b), (gw, gb) in zip(params, grads):
+            w = np.asarray(w, np.float64)
+            b = np.asarray(b, np.float64)
+            penalty += l1 * (np.abs(w).sum() + np.abs(b).sum()) + l2 * ((w * w).sum() + (b * b).sum())
+            out.append((gw + l1 * np.sign(w) + 2 * l2 * w, gb + l1 * np.sign(b) + 2 * l2 * b))
+        grads = out
+    return value + penalty, grads
+
+
+def clip_gradients(grads, clipnorm=None, global_clipnorm=None, clipvalue=None):
+    """fastnn's clipping of a list of gradient tensors, in its order: per tensor
+    ``g * c / max(||g||, c)``, then all by ``c / max(||G||, c)``, then clamped to [-c, c]."""
+    gs = [np.asarray(g, np.float64).copy() for g in grads]
+    if clipnorm:
+        gs = [g * clipnorm / max(np.sqrt(np.sum(g * g)), clipnorm) for g in gs]
+    if global_clipnorm:
+        norm = global_norm(*gs)
+        gs = [g * global_clipnorm / max(norm, global_clipnorm) for g in gs]
+    if clipvalue:
+        gs = [np.clip(g, -clipvalue, clipvalue) for g in gs]
+    return gs
+
+
+def optimizer_init(kind, params, initial_accumulator_value=0.1):
+    """Fresh optimizer state for ``optimizer_update`` (one entry per parameter tensor)."""
+    zeros = [np.zeros_like(np.asarray(p, np.float64)) for p in params]
+    st = {"m": [z.copy() for z in zeros], "v": [z.copy() for z in zeros], "u": [z.copy() for z in zeros],
+          "mu_product": 1.0}
+    if kind == "adagrad":
+        st["v"] = [z + initial_accumulator_value for z in zeros]
+    return st
+
+
+def optimizer_update(kind, params, grads, state, t, hp):
+    """One step (``t`` = 1, 2, ...) of the fastnn optimizer ``kind`` (its class name in lower
+    case) with hyperparameters ``hp`` (its keyword names and defaults) over a list of
+    tensors, through the torch-rule twins.  Returns the new parameters; updates ``state``."""
+    lr = hp.get("learning_rate", 0.001 if kind != "sgd" else 0.01)
+    wd = hp.get("weight_decay") or 0.0
+    b1, b2 = hp.get("beta_1", 0.9), hp.get("beta_2", 0.999)
+    eps = hp.get("epsilon", 1e-7)
+    out = []
+    mu_product = state["mu_product"]
+    for i, (p, g) in enumerate(zip(params, grads)):
+        m, v, u = state["m"][i], state["v"][i], state["u"][i]
+        if kind == "sgd":
+            p, m = sgd_step(p, g, m, lr=lr, momentum=hp.get("momentum", 0.0), dampening=hp.get("dampening", 0.0),
+                            nesterov=hp.get("nesterov", False), weight_decay=wd, first_step=t == 1)
+        elif kind == "rmsprop":
+            p, v, m, u = rmsprop_step(p, g, v, m, u, lr=lr, alpha=hp.get("rho", 0.9), eps=eps, weight_decay=wd,
+                                      momentum=hp.get("momentum", 0.0), centered=hp.get("centered", False))
+        elif kind == "adagrad":
+            p, v = adagrad_step(p, g, v, t, lr=lr, lr_decay=hp.get("lr_decay", 0.0), weight_decay=wd, eps=eps)
+        elif kind == "adadelta":
+            p, v, u = adadelta_step(p, g, v, u, lr=lr, rho=hp.get("rho", 0.95), eps=eps, weight_decay=wd)
+        elif kind in ("adam", "adamw"):
+            if kind == "adamw":
+                wd = hp.get("weight_decay", 0.004)
+            p, m, v, u = adam_step(p, g, m, v, u, t, lr=lr, beta1=b1, beta2=b2, eps=eps, weight_decay=wd,
+                                   decoupled_weight_decay=kind == "adamw", amsgrad=hp.get("amsgrad", False))
+        elif kind == "adamax":
+            p, m, u = adamax_step(p, g, m, u, t, lr=lr, beta1=b1, beta2=b2, eps=eps, weight_decay=wd)
+        elif kind == "nadam":
+            p, m, v, new_mu = nadam_step(p, g, m, v, t, state["mu_product"], lr=lr, beta1=b1, beta2=b2, eps=eps,
+                                         weight_decay=wd, momentum_decay=hp.get("momentum_decay", 4e-3))
+            mu_product = new_mu
+        else:
+            raise ValueError(f"reference: unknown optimizer {kind!r}")
+        state["m"][i], state["v"][i], state["u"][i] = m, v, u
+        out.append(p)
+    state["mu_product"] = mu_product
+    return out
+
+
+def mlp_train_step(x, y, params, activations, loss, kind, hp, state, t, sample_weight=None, l1=0.0, l2=0.0):
+    """One training step of an MLP: loss, gradients, clipping (``hp``'s clipnorm,
+    global_clipnorm, clipvalue), optimizer update.  Returns (loss, new params)."""
+    value, grads = mlp_loss_and_grads(x, y, params, activations, loss, sample_weight, l1, l2)
+    flat_p = [np.asarray(a, np.float64) for pair in params for a in pair]
+    flat_g = clip_gradients([a for pair in grads for a in pair], hp.get("clipnorm"), hp.get("global_clipnorm"),
+                            hp.get("clipvalue"))
+    new = optimizer_update(kind, flat_p, flat_g, state, t, hp)
+    return value, [(new[2 * i], new[2 * i + 1]) for i in range(len(params))]

@@ -39,7 +39,8 @@ def as_matrix(v, name, dtype, width=None):
         raise ValueError(f"{name}: empty data, got {_describe(a)}")
     if width is not None and a.shape[1] != width:
         raise ValueError(f"{name}: the model expects {width} features, got {_describe(a)}")
-    out = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):  # values beyond float32's range become Inf: refused just below
+        out = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(out).all():
         raise ValueError(f"{name}: contains NaN or Inf ({_describe(a)})")
     return out
@@ -107,7 +108,8 @@ def as_sample_weight(v, n, dtype, name="sample_weight"):
         a = a[:, 0]
     if a.ndim != 1 or a.shape[0] != n:
         raise ValueError(f"{name}: expected shape ({n},), got {_describe(a)}")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError(f"{name}: weights must be finite and >= 0")
     return a
@@ -123,13 +125,14 @@ def class_weights(class_weight, target, sparse, dtype):
         cls = (target[:, 0] > 0.5).astype(np.int64)
     else:
         cls = np.argmax(target, axis=1)
-    n_cls = max(int(cls.max()) + 1, max(int(k) for k in class_weight) + 1)
-    table = np.ones(n_cls, dtype=np.float64)
     for k, w in class_weight.items():
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or int(k) < 0:
             raise ValueError(f"class_weight: keys must be class indices >= 0, got {k!r}")
         if isinstance(w, bool) or not isinstance(w, numbers.Real) or not np.isfinite(w) or w < 0:
             raise ValueError(f"class_weight: weight of class {k} must be finite and >= 0, got {w!r}")
+    n_cls = max(int(cls.max()) + 1, max(int(k) for k in class_weight) + 1)
+    table = np.ones(n_cls, dtype=np.float64)
+    for k, w in class_weight.items():
         table[int(k)] = float(w)
     return table[cls].astype(dtype)
 
@@ -144,4 +147,13 @@ def check_rows(arrays, name="x and y"):
 def positive_int(v, name):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < 1:
         raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
+    return int(v)
+
+
+def seed_int(v, name="seed"):
+    """A seed: an int in [0, 2**63)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name}: expected an int, got {type(v).__name__} {v!r}")
+    if not 0 <= int(v) < 2**63:
+        raise ValueError(f"{name}: expected an int in [0, 2**63), got {int(v)}")
     return int(v)

@@ -79,9 +79,10 @@ def _metric_logs(model, preds, floats, labels, sw, prefix=""):
 
 
 def _penalty(model):
+    """Penalties of the trainable weights: the ones training adds (and Keras counts)."""
     total = 0.0
     for layer, d, off in model._layout.entries:
-        if d.regularizer is not None:
+        if d.regularizer is not None and layer.trainable and d.trainable:
             total += float(d.regularizer(layer._weights[d.name]))
     return total
 
@@ -210,7 +211,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     n = xs[0].shape[0]
     if verbose == "auto":
         verbose = 1
-    seed = model.seed if seed is None else int(seed)
+    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose: expected 'auto', 0, 1 or 2, got {verbose!r}")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle: expected a bool, got {type(shuffle).__name__} {shuffle!r}")
+    seed = model.seed if seed is None else _data.seed_int(seed, "seed")
     n_batches = -(-n // batch_size)
     cbl = cbm.CallbackList(callbacks, model=model, add_history=True, add_progress=verbose,
                            params={"epochs": epochs, "steps": n_batches, "samples": n, "batch_size": batch_size,

@@ -41,6 +41,7 @@ def gradient_check(model, x, y, sample_weight=None, eps=1e-6, max_per_tensor=Non
     """
     if not model.compiled:
         raise RuntimeError("gradient_check: compile the model first")
+    model._sync()  # trainability changed since compile: check the model as it is now
     m = model if model.dtype == np.float64 else _as_float64(model)
     xs = _fit._inputs(m, x)
     floats, labels = _fit._targets(m, y)
@@ -86,7 +87,8 @@ def gradient_check(model, x, y, sample_weight=None, eps=1e-6, max_per_tensor=Non
 def _as_float64(model):
     from fastnn import io
 
-    clone = io.model_from_config(io.model_config(model), dtype="float64")
+    custom = {type(l).__name__: type(l) for l in model.layers}  # custom Python layers rebuild too
+    clone = io.model_from_config(io.model_config(model), dtype="float64", custom_objects=custom)
     clone.set_weights(model.get_weights())
     clone.compile(optimizer=type(model.optimizer).from_config(model.optimizer.get_config()), loss=model.loss,
                   loss_weights=getattr(model, "_loss_weights", None))

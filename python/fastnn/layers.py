@@ -29,6 +29,19 @@ def _auto_name(prefix):
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
+def _reserve_name(name):
+    """Keep automatic names clear of an explicit one ("dense_3" moves "dense" past 3), so a
+    loaded model's layers and new auto-named ones never share a name."""
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a str, got {type(name).__name__}")
+    prefix, _, tail = name.rpartition("_")
+    if prefix and tail.isdigit():
+        _counts[prefix] = max(_counts.get(prefix, 0), int(tail) + 1)
+    else:
+        _counts[name] = max(_counts.get(name, 0), 1)
+    return name
+
+
 def _positive_int(name, v):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < 1:
         raise ValueError(f"{name}: expected a positive int, got {v!r}")
@@ -85,7 +98,7 @@ class Layer:
     _kind = None  # native node kind; None: Python layer
 
     def __init__(self, name=None, trainable=True):
-        self.name = name or _auto_name(_snake(type(self).__name__))
+        self.name = _reserve_name(name) if name else _auto_name(_snake(type(self).__name__))
         self.trainable = bool(trainable)
         self._weights: dict = {}      # name -> ndarray (a view into the model's buffer once built)
         self._decls: list = []
@@ -339,6 +352,7 @@ def _act_spec(activation, kwargs):
     if unknown:
         raise TypeError(f"unexpected keyword arguments {sorted(unknown)}")
     name, code, alpha = _activations.resolve(activation, allow_rowwise=True, **params)
+    params.pop("approximate", None)  # the canonical name ("gelu" / "gelu_tanh") holds it
     return (name, (int(code), float(alpha or 0.0)), params)
 
 

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from fastnn import _core, _graph
+from fastnn import _core, _data, _graph
 from fastnn import layers as _layers
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
@@ -55,7 +55,7 @@ class Model:
     def __init__(self, inputs, outputs, name=None, dtype="float32", seed=None):
         self.name = name or "model"
         self.dtype = _dtype(dtype)
-        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
+        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else _data.seed_int(seed)
         self._lock = threading.RLock()
         self.optimizer = None
         self.loss = None
@@ -86,9 +86,14 @@ class Model:
             raise ValueError("outputs: an output must come from a layer, not directly from an input")
         if len(set(names)) != len(names):
             raise ValueError(f"outputs: names must be unique, got {names}")
+        nodes = _graph.topo_order(ins, outs)
+        layer_names = [t.layer.name for t in ins] + [t.layer.name for t in nodes]
+        dup = sorted({n for n in layer_names if layer_names.count(n) > 1})
+        if dup:  # names link the layers in a saved configuration
+            raise ValueError(f"layer names must be unique within a model, repeated: {dup}")
         self._inputs, self._outputs, self.output_names = ins, outs, names
         self.input_names = [t.layer.name for t in ins]
-        self._nodes = _graph.topo_order(ins, outs)
+        self._nodes = nodes
         self.layers = [t.layer for t in self._nodes]
         self._build_engine()
 
@@ -135,6 +140,8 @@ class Model:
 
     def _sync(self):
         """Rebuild the native specs when trainability, regularizers or rates changed."""
+        if self._engine is None:  # a Sequential not built yet: built from the data next
+            return
         if _graph.signature(self._nodes) != self._signature:
             self._build_engine(keep=self if self.compiled else None)
             if self.compiled:
@@ -212,7 +219,10 @@ class Model:
         out = []
         for ms, l in zip(per, loss_list):
             ms = [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
-            out.append([_metrics.resolve(m, loss_name=l.name) for m in ms])
+            try:
+                out.append([_metrics.resolve(m, loss_name=l.name) for m in ms])
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"metrics: {e}") from None
         return out
 
     # -- training / inference (implemented in fastnn._fit) --------------------------------
@@ -401,7 +411,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, dtype="float32", seed=None):
         self.name = name or "sequential"
         self.dtype = _dtype(dtype)
-        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
+        self.seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else _data.seed_int(seed)
         self._lock = threading.RLock()
         self.optimizer = None
         self.loss = None
@@ -467,6 +477,49 @@ class Sequential(Model):
             return
         self.build()
         Model.compile(self, optimizer, loss, metrics, loss_weights)
+
+    def _built_or_raise(self):
+        if self._engine is None:
+            if self._input is None:
+                raise ValueError(f"{self.name}: the model is not built yet (it has no Input): call build(n_features), "
+                                 "fit or predict first")
+            self.build()
+
+    def get_weights(self):
+        """As :meth:`Model.get_weights`; a model with an Input is built first."""
+        self._built_or_raise()
+        return Model.get_weights(self)
+
+    def set_weights(self, weights):
+        """As :meth:`Model.set_weights`; a model with an Input is built first."""
+        self._built_or_raise()
+        Model.set_weights(self, weights)
+
+    def count_params(self):
+        """As :meth:`Model.count_params`; a model with an Input is built first."""
+        self._built_or_raise()
+        return Model.count_params(self)
+
+    def summary(self, print_fn=print):
+        """As :meth:`Model.summary`; a model with an Input is built first."""
+        self._built_or_raise()
+        Model.summary(self, print_fn)
+
+    @property
+    def weight_layout(self):
+        """As :attr:`Model.weight_layout`; a model with an Input is built first."""
+        self._built_or_raise()
+        return Model.weight_layout.fget(self)
+
+    def save(self, path):
+        """As :meth:`Model.save`; a model with an Input is built first."""
+        self._built_or_raise()
+        Model.save(self, path)
+
+    def get_config(self):
+        """As :meth:`Model.get_config`; a model with an Input is built first."""
+        self._built_or_raise()
+        return Model.get_config(self)
 
     def _ensure_built(self, x):
         if self._engine is None:

@@ -1,0 +1,447 @@
+"""Model.fit over the native engine: learning-rate schedules and callbacks, resuming from
+checkpoints, logs and validation, class and sample weights, batch chunks, interrupts.
+(train_on_batch / evaluate / predict and the rest of the model API: test_model_api.py.)"""
+import csv
+import warnings
+
+import numpy as np
+import pytest
+
+import fastnn as fnn
+import reference as ref
+
+L = fnn.layers
+O = fnn.optimizers
+C = fnn.callbacks
+S = fnn.schedules
+Ls = fnn.losses
+LOGITS = Ls.SparseCategoricalCrossentropy(from_logits=True)
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+def _data(n=60, d=6, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    y = (np.argmax(x[:, :k] + 0.5 * rng.normal(size=(n, k)), axis=1)).astype(np.int64)
+    return x, y
+
+
+def _mlp(seed=0, dtype="float64", d=6, k=3, extra=(), hidden=8):
+    return fnn.Sequential([fnn.Input(d), L.Dense(hidden, activation="relu"), *extra, L.Dense(k)], seed=seed,
+                          dtype=dtype)
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+class Recorder(C.Callback):
+    """Keeps the weights and a copy of the logs at every epoch end."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights, self.logs = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+        self.logs.append(dict(logs))
+
+
+# ------------------------------------------------------------------ schedules
+
+
+OPT_CLASSES = [O.SGD, O.RMSprop, O.Adagrad, O.Adadelta, O.Adam, O.AdamW, O.Adamax, O.Nadam]
+
+
+@pytest.mark.parametrize("cls", OPT_CLASSES, ids=[c.__name__ for c in OPT_CLASSES])
+def test_batch_schedule_is_the_learning_rate_used(cls):
+    """fit with a per-step schedule equals train_on_batch steps with the schedule's rate
+    set by hand before each step (bitwise), and differs from a constant rate."""
+    x, y = _data(40)
+    sched = S.ExponentialDecay(0.05, decay_steps=3, decay_rate=0.5)
+    a = _mlp(1)
+    a.compile(cls(learning_rate=sched), LOGITS)
+    h = a.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0)
+    b = _mlp(1)
+    b.compile(cls(learning_rate=0.05), LOGITS)
+    for step in range(8):
+        b.optimizer.learning_rate = sched(step)
+        r = (step % 4) * 10
+        b.train_on_batch(x[r:r + 10], y[r:r + 10])
+    assert _same(a.get_weights(), b.get_weights())
+    assert a.optimizer.iterations == 8
+    assert h.history["lr"] == [sched(4), sched(8)]  # the rate of the next step
+    c = _mlp(1)
+    c.compile(cls(learning_rate=0.05), LOGITS)
+    c.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+def test_epoch_schedule_is_the_learning_rate_used():
+    x, y = _data(40)
+    sched = S.StepDecay(0.1, step_size=1, gamma=0.3, unit="epoch")
+    a = _mlp(2)
+    a.compile(O.SGD(sched, momentum=0.5), LOGITS)
+    h = a.fit(x, y, batch_size=10, epochs=3, verbose=0)
+    b = _mlp(2)
+    b.compile(O.SGD(0.1, momentum=0.5), LOGITS)
+    for e in range(3):
+        b.optimizer.learning_rate = sched(e)
+        b.fit(x, y, batch_size=10, epochs=e + 1, initial_epoch=e, verbose=0)
+    assert _same(a.get_weights(), b.get_weights())
+    assert h.history["lr"] == pytest.approx([0.1, 0.03, 0.009], rel=1e-12)
+
+
+def test_learning_rate_scheduler_callback():
+    x, y = _data(40)
+    a = _mlp(3)
+    a.compile(O.SGD(1.0), LOGITS)
+    h = a.fit(x, y, batch_size=8, epochs=3, verbose=0,
+              callbacks=[C.LearningRateScheduler(lambda epoch: 0.1 * 0.5 ** epoch)])
+    assert h.history["lr"] == [0.1, 0.05, 0.025]
+    b = _mlp(3)
+    b.compile(O.SGD(1.0), LOGITS)
+    for e in range(3):
+        b.optimizer.learning_rate = 0.1 * 0.5 ** e
+        b.fit(x, y, batch_size=8, epochs=e + 1, initial_epoch=e, verbose=0)
+    assert _same(a.get_weights(), b.get_weights())
+    # two-argument form: (epoch, lr)
+    c = _mlp(3)
+    c.compile(O.SGD(0.2), LOGITS)
+    h = c.fit(x, y, epochs=3, verbose=0, callbacks=[C.LearningRateScheduler(lambda epoch, lr: lr * 0.5)])
+    assert h.history["lr"] == [0.1, 0.05, 0.025]
+
+
+def test_reduce_lr_on_plateau():
+    x, y = _data(40)
+    m = _mlp(4)
+    m.compile(O.SGD(0.1), LOGITS)
+    # min_delta so large that only the first epoch counts as an improvement
+    cb = C.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e9)
+    h = m.fit(x, y, epochs=4, verbose=0, callbacks=[cb])
+    assert h.history["lr"] == [0.1, 0.1, 0.05, 0.025]
+    assert m.optimizer.learning_rate == 0.0125
+
+
+# ------------------------------------------------------------------ stopping
+
+
+class Scores(C.Callback):
+    """Writes a fixed score per epoch into the logs (for monitors)."""
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = scores
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["score"] = self.scores[epoch]
+
+
+def test_early_stopping_restores_best_weights():
+    x, y = _data(40)
+    m = _mlp(5)
+    m.compile(O.Adam(0.05), LOGITS)
+    rec = Recorder()
+    es = C.EarlyStopping(monitor="score", patience=2, restore_best_weights=True)
+    h = m.fit(x, y, epochs=10, verbose=0, callbacks=[Scores([3.0, 1.0, 2.0, 4.0, 0.5, 0.1] + [9] * 4), rec, es])
+    assert len(h.history["loss"]) == 4 and es.stopped_epoch == 3
+    assert _same(m.get_weights(), rec.weights[1])
+    assert not _same(rec.weights[1], rec.weights[3])
+
+
+def test_terminate_on_nan(capsys):
+    x, y = _data(40)
+    m = _mlp(6)
+    m.compile(O.SGD(1e30), "mse")
+    t = C.TerminateOnNaN()
+    with np.errstate(all="ignore"):
+        h = m.fit(x, np.eye(3)[y] * 1e3, batch_size=4, epochs=20, verbose=0, callbacks=[t])
+    assert t.terminated_at is not None and t.terminated_at[0] == 0
+    assert len(h.history["loss"]) == 1 and not np.isfinite(h.history["loss"][0])
+    assert m.stop_training
+    # the engine stopped at the bad batch: fewer steps than the epoch has
+    assert m.optimizer.iterations <= t.terminated_at[1] + 1 < 10
+    assert "invalid loss" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ checkpoints and resuming
+
+
+def _resume_model(seed=7):
+    m = fnn.Sequential([fnn.Input(6), L.Dense(16, activation="relu"), L.Dropout(0.25), L.BatchNormalization(),
+                        L.GaussianNoise(0.05), L.Dense(3)], seed=seed)
+    m.compile(O.Adam(S.CosineDecay(0.01, decay_steps=40)), LOGITS, metrics=["accuracy"])
+    return m
+
+
+def test_checkpoint_load_and_resume_is_bitwise(tmp_path):
+    x, y = _data(90)
+    full = _resume_model()
+    ck = str(tmp_path / "ck-{epoch}.fnn")
+    h = full.fit(x, y, batch_size=16, epochs=5, verbose=0, callbacks=[C.ModelCheckpoint(ck, monitor="loss")])
+    for k in (1, 3):
+        m = fnn.load_model(ck.format(epoch=k))
+        assert m.optimizer.iterations == 6 * k
+        h2 = m.fit(x, y, batch_size=16, epochs=5, initial_epoch=k, verbose=0)
+        assert _same(m.get_weights(), full.get_weights())  # includes BN moving statistics
+        assert all(np.array_equal(a, b) for a, b in zip(m.optimizer.state.values(), full.optimizer.state.values()))
+        assert h2.history["loss"] == h.history["loss"][k:]
+
+
+def test_checkpoint_save_best_only(tmp_path):
+    x, y = _data(40)
+    m = _mlp(8)
+    m.compile(O.Adam(0.01), LOGITS)
+    rec = Recorder()
+    path = tmp_path / "best.fnn"
+    m.fit(x, y, epochs=6, verbose=0,
+          callbacks=[Scores([5, 3, 4, 1, 2, 6]), rec, C.ModelCheckpoint(path, monitor="score", save_best_only=True)])
+    assert _same(fnn.load_model(path).get_weights(), rec.weights[3])
+
+
+# ------------------------------------------------------------------ logs
+
+
+def test_csv_logger(tmp_path):
+    x, y = _data(40)
+    m = _mlp(9)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    path = tmp_path / "log.csv"
+    h = m.fit(x, y, epochs=3, verbose=0, validation_split=0.25, callbacks=[C.CSVLogger(path)])
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr"} <= set(rows[0])
+    assert [float(r["loss"]) for r in rows] == pytest.approx(h.history["loss"], rel=1e-12)
+    assert [float(r["val_accuracy"]) for r in rows] == pytest.approx(h.history["val_accuracy"], rel=1e-12)
+
+
+def test_history_with_validation_split():
+    x, y = _data(50)
+    m = _mlp(10)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    h = m.fit(x, y, epochs=2, verbose=0, validation_split=0.2)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"} <= set(h.history)
+    assert h.epoch == [0, 1] and m.history is h
+    # the held-out part is the last 20% of the rows (before shuffling)
+    ev = m.evaluate(x[40:], y[40:], return_dict=True)
+    assert h.history["val_loss"][-1] == pytest.approx(ev["loss"], rel=1e-12)
+    assert h.history["val_accuracy"][-1] == pytest.approx(ev["accuracy"])
+    # and the model did not train on it: same weights as a fit on the first 80% alone
+    m2 = _mlp(10)
+    m2.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    m2.fit(x[:40], y[:40], epochs=2, verbose=0)
+    assert _same(m.get_weights(), m2.get_weights())
+
+
+def test_history_with_validation_data_and_weights():
+    x, y = _data(50)
+    xv, yv = _data(20, seed=1)
+    wv = np.linspace(0, 2, 20)
+    m = _mlp(11)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    h = m.fit(x, y, epochs=2, verbose=0, validation_data=(xv, yv, wv))
+    ev = m.evaluate(xv, yv, sample_weight=wv, return_dict=True)
+    assert h.history["val_loss"][-1] == pytest.approx(ev["loss"], rel=1e-12)
+    assert h.history["val_accuracy"][-1] == pytest.approx(ev["accuracy"])
+    h = m.fit(x, y, epochs=1, verbose=0, validation_data=(xv, yv))
+    assert h.history["val_loss"][-1] == pytest.approx(m.evaluate(xv, yv)[0], rel=1e-12)
+
+
+def test_multi_output_history_keys():
+    x, y = _data(40)
+    inp = fnn.Input(6)
+    h = L.Dense(8, activation="relu")(inp)
+    m = fnn.Model(inp, {"kind": L.Dense(3)(h), "value": L.Dense(1)(h)}, seed=0)
+    m.compile("adam", loss={"kind": LOGITS, "value": "mse"}, loss_weights={"kind": 1.0, "value": 0.5},
+              metrics={"kind": ["accuracy"], "value": ["mae"]})
+    ys = {"kind": y, "value": x[:, :1]}
+    hist = m.fit(x, ys, epochs=2, verbose=0, validation_split=0.25)
+    for key in ("loss", "kind_loss", "value_loss", "kind_accuracy", "value_mae", "val_loss", "val_kind_loss",
+                "val_value_loss", "val_kind_accuracy", "val_value_mae"):
+        assert key in hist.history, key
+    ev = m.evaluate(x, ys, return_dict=True)
+    assert ev["loss"] == pytest.approx(ev["kind_loss"] + 0.5 * ev["value_loss"], rel=1e-12)
+    p = m.predict(x)
+    assert set(p) == {"kind", "value"} and p["kind"].shape == (40, 3) and p["value"].shape == (40, 1)
+
+
+# ------------------------------------------------------------------ class and sample weights
+
+
+@pytest.mark.parametrize("onehot", [False, True])
+def test_class_weight_equals_sample_weight(onehot):
+    x, y = _data(60)
+    cw = {0: 0.5, 1: 3.0, 2: 1.0}
+    yy = np.eye(3)[y] if onehot else y
+    loss = Ls.CategoricalCrossentropy(from_logits=True) if onehot else LOGITS
+    a, b, c = _mlp(12), _mlp(12), _mlp(12)
+    for m in (a, b, c):
+        m.compile(O.Adam(0.01), loss)
+    a.fit(x, yy, batch_size=16, epochs=2, verbose=0, class_weight=cw)
+    b.fit(x, yy, batch_size=16, epochs=2, verbose=0, sample_weight=np.array([cw[k] for k in y]))
+    c.fit(x, yy, batch_size=16, epochs=2, verbose=0)
+    assert _same(a.get_weights(), b.get_weights())
+    assert not _same(a.get_weights(), c.get_weights())
+
+
+def test_zero_sample_weight_rows_do_not_matter():
+    x, y = _data(40)
+    sw = np.ones(40)
+    sw[::3] = 0.0
+    x2, y2 = x.copy(), y.copy()
+    x2[::3] = 100.0
+    y2[::3] = (y2[::3] + 1) % 3
+    a, b = _mlp(13), _mlp(13)
+    for m in (a, b):
+        m.compile(O.SGD(0.1, momentum=0.9), LOGITS)
+    a.fit(x, y, batch_size=8, epochs=2, verbose=0, sample_weight=sw)
+    b.fit(x2, y2, batch_size=8, epochs=2, verbose=0, sample_weight=sw)
+    assert _same(a.get_weights(), b.get_weights())
+
+
+def test_train_on_batch_with_class_weight_matches_reference():
+    x, y = _data(12)
+    m = _mlp(14)
+    m.compile(O.SGD(0.1), LOGITS)
+    params = [(w, b) for w, b in zip(m.get_weights()[::2], m.get_weights()[1::2])]
+    cw = {0: 2.0, 1: 0.0, 2: 0.5}
+    sw = np.array([cw[k] for k in y])
+    got = m.train_on_batch(x, y, class_weight=cw)
+    want, new = ref.mlp_train_step(x, y, params, ["relu", None], "sparse_ce_logits", "sgd",
+                                   {"learning_rate": 0.1}, ref.optimizer_init("sgd", [0, 0, 0, 0]), 1, sw)
+    assert got == pytest.approx(want, rel=1e-12)
+    np.testing.assert_allclose(m.get_weights()[0], new[0][0], rtol=1e-12, atol=1e-14)
+
+
+class EveryThree(C.Callback):
+    batch_frequency = 3
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls.append((batch, logs["size"]))
+
+
+def test_batch_chunks_do_not_change_training(capsys):
+    """A callback asking for batch hooks makes the engine run chunks of batches: the same
+    steps (schedule, dropout, BN), the same logs; a progress bar changes nothing either."""
+    x, y = _data(203)
+
+    def make():
+        m = fnn.Sequential([fnn.Input(6), L.Dense(16, activation="relu"), L.Dropout(0.3), L.BatchNormalization(),
+                            L.Dense(3)], seed=3)
+        m.compile(O.Adam(S.ExponentialDecay(0.01, 5, 0.9)), LOGITS, metrics=["accuracy"])
+        return m
+
+    a = make()
+    ha = a.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    b = make()
+    cb = EveryThree()
+    hb = b.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[cb])
+    assert _same(a.get_weights(), b.get_weights())
+    assert hb.history["loss"] == pytest.approx(ha.history["loss"], rel=1e-13)  # summed per chunk
+    assert ha.history["accuracy"] == hb.history["accuracy"]
+    assert cb.calls[:5] == [(2, 48), (5, 96), (8, 144), (11, 192), (12, 203)]
+    for verbose in (1, 2):
+        c = make()
+        c.fit(x, y, batch_size=16, epochs=3, verbose=verbose)
+        assert _same(a.get_weights(), c.get_weights())
+    assert "loss" in capsys.readouterr().out
+
+
+def test_zero_epochs_and_repeated_fits():
+    x, y = _data(40)
+    m = _mlp(26)
+    m.compile(O.Adam(0.01), LOGITS)
+    w = m.get_weights()
+    h = m.fit(x, y, epochs=0, verbose=0)
+    assert h.history == {} and _same(m.get_weights(), w) and m.optimizer.iterations == 0
+    m.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    m.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    n = _mlp(26)
+    n.compile(O.Adam(0.01), LOGITS)
+    n.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    n.fit(x, y, batch_size=10, epochs=2, initial_epoch=1, verbose=0)
+    assert m.optimizer.iterations == n.optimizer.iterations == 8
+    assert not _same(m.get_weights(), n.get_weights())  # epoch 0's shuffle twice vs epochs 0 and 1
+
+
+class _Interrupting(L.Layer):
+    """Raises KeyboardInterrupt (as Ctrl-C would) at its third forward call."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.calls = 0
+
+    def forward(self, x, training=False):
+        self.calls += 1
+        if self.calls == 3:
+            raise KeyboardInterrupt
+        return x
+
+    def backward(self, dy):
+        return dy
+
+
+class _Ends(C.Callback):
+    ended = False
+
+    def on_train_end(self, logs=None):
+        self.ended = True
+
+
+def test_interrupt_stops_cleanly_and_the_model_stays_usable():
+    x, y = _data(40)
+    m = fnn.Sequential([fnn.Input(6), L.Dense(4), _Interrupting(), L.Dense(3)], seed=27)
+    m.compile(O.Adam(0.01), LOGITS)
+    ends = _Ends()
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(x, y, batch_size=10, epochs=2, verbose=0, callbacks=[ends])
+    assert ends.ended and m.optimizer.iterations == 2 and m.history.history == {}
+    m.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    assert m.optimizer.iterations == 6
+
+
+def test_validation_with_two_inputs():
+    x, y = _data(40)
+    x2 = np.random.default_rng(1).normal(size=(40, 2))
+    i1, i2 = fnn.Input(6, name="a"), fnn.Input(2, name="b")
+    m = fnn.Model([i1, i2], L.Dense(3)(L.Concatenate()([L.Dense(4)(i1), i2])), seed=0)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    h = m.fit({"a": x, "b": x2}, y, epochs=2, verbose=0, validation_split=0.25)
+    assert h.history["val_loss"][-1] == pytest.approx(m.evaluate([x[30:], x2[30:]], y[30:])[0], rel=1e-12)
+    h = m.fit([x, x2], y, epochs=1, verbose=0, validation_data=({"a": x[:5], "b": x2[:5]}, y[:5]))
+    assert h.history["val_loss"][-1] == pytest.approx(m.evaluate([x[:5], x2[:5]], y[:5])[0], rel=1e-12)
+
+
+def test_ctrl_c_inside_a_native_epoch():
+    """A simulated Ctrl-C during a long native epoch ends fit with KeyboardInterrupt
+    (the loop polls for signals); the model stays usable."""
+    import _thread
+    import threading
+
+    rng = np.random.default_rng(0)
+    n = 100_000
+    x = rng.normal(size=(n, 16)).astype(np.float32)
+    y = rng.integers(0, 3, n)
+    m = fnn.Sequential([fnn.Input(16), L.Dense(64, activation="relu"), L.Dense(3)], seed=28)
+    m.compile(O.Adam(1e-3), LOGITS)
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            m.fit(x, y, batch_size=1, epochs=1, verbose=0)  # seconds of batches of one row
+    finally:
+        timer.cancel()
+    assert m.optimizer.iterations < n and m.history.history == {}
+    assert all(np.isfinite(w).all() for w in m.get_weights())
+    m.fit(x[:100], y[:100], epochs=1, verbose=0)
