@@ -483,9 +483,6 @@ def test_custom_multi_input_layer():
 # ------------------------------------------------------------------ known engine bugs
 
 
-@pytest.mark.xfail(strict=True, reason="engine.cpp loss_and_seed: each output's loss_rows overwrites the "
-                                       "gradient seed of its tensor, so a tensor that is two outputs keeps only "
-                                       "the last output's gradient")
 @pytest.mark.parametrize("act,losses", [(None, ("mse", "log_cosh")),
                                         ("softmax", ("sparse_categorical_crossentropy", "mse"))],
                          ids=["linear", "softmax"])
@@ -515,9 +512,6 @@ def test_layer_frozen_after_compile_is_checked_as_frozen():
     assert loss == pytest.approx(m.evaluate(x, y), rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="engine.cpp loss_and_seed: the softmax-activation output fused into "
-                                       "its cross-entropy seeds the gradient of the logits tensor, which is "
-                                       "itself an output: one loss_rows overwrites the other's seed")
 @pytest.mark.parametrize("order", [("z", "p"), ("p", "z")], ids=["logits-first", "probs-first"])
 def test_logits_output_feeding_a_fused_softmax_output(order):
     rng, x = _data(23)

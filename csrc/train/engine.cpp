@@ -203,6 +203,9 @@ void Engine<T>::prepare(Workspace<T>& ws, index_t batch, bool training) {
       ws.labels[o].resize(sparse ? B : 0);
     }
     ws.weight.resize(B);
+    index_t wmax = 0;
+    for (const OutputSpec& o : outputs_) wmax = std::max(wmax, width_[std::size_t(o.tensor)]);
+    ws.loss_scratch.resize(B * wmax);
   }
 }
 
@@ -331,20 +334,24 @@ void Engine<T>::loss_seed(Workspace<T>& ws, index_t r0, index_t b, index_t B, bo
       } else {
         const int in = nd.inputs[0];
         pred = ws.act[std::size_t(in)].data();
-        if (want_grad && req_[std::size_t(in)]) {
-          dpred = ws.grad[std::size_t(in)].data();
-          ready[in] = 1;
-        }
+        if (want_grad && req_[std::size_t(in)]) dpred = ws.grad[std::size_t(in)].data();
       }
     } else if (want_grad && req_[std::size_t(t)]) {
       dpred = ws.grad[std::size_t(t)].data();
     }
-    if (dpred) ready[t] = 1;
+    // Two losses may seed one buffer (a tensor that is two outputs, or logits that are an
+    // output and also feed a fused softmax output): the second one adds to the first.
+    const int seeded =
+        !dpred ? -1 : (f >= 0 && nodes_[std::size_t(f)].kind != NODE_DENSE ? nodes_[std::size_t(f)].inputs[0] : t);
+    const bool add = seeded >= 0 && ready[seeded];
+    T* target = add ? ws.loss_scratch.data() : dpred;
+    if (seeded >= 0) ready[seeded] = 1;
     const bool sparse = spec.id == LOSS_SPARSE_CCE;
     // Rows [r0, r0 + b) of a batch of B: the gradient scale is the whole batch's.
     loss_rows<T>(spec, r0, r0 + b, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
                  sparse ? ws.labels[o].data() : nullptr, weighted ? ws.weight.data() : nullptr,
-                 T(out.weight / double(B)), ws.loss_rows[o].data(), dpred, w);
+                 T(out.weight / double(B)), ws.loss_rows[o].data(), target, w);
+    if (add) copy_into(dpred + r0 * w, target + r0 * w, b * w, true);
   }
 }
 

@@ -45,6 +45,7 @@ struct Workspace {
   std::vector<Buffer<std::int64_t>> labels;  // per output (batch), sparse targets
   Buffer<T> weight;                     // (batch) sample weights
   std::vector<Buffer<double>> loss_rows;  // per output (batch): unweighted sample losses
+  Buffer<T> loss_scratch;                 // (batch, widest output): a second seed of one buffer
   std::vector<std::vector<char>> ready;   // per row chunk, per tensor: gradient buffer holds a value
   std::vector<Buffer<T>> chunk_grads;     // per row chunk after the first: parameter gradients
 };
