@@ -6,12 +6,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bindings/checks.h"
+#include "fastnn/dispatch.h"
 #include "train/engine.h"
 #include "train/rng.h"
 
@@ -314,6 +316,35 @@ void register_train(py::module_& m) {
   m.def("opt_state_slots", &opt_state_slots, arg("opt"));
   bind_engine<float>(m, "Engine32");
   bind_engine<double>(m, "Engine64");
+  m.def(
+      "all_finite",
+      [](const py::array& a) {
+        // No temporary (numpy's isfinite(x).all() allocates a bool array as large as x).
+        auto check = [&](auto tag) {
+          using T = decltype(tag);
+          const T* p = static_cast<const T*>(a.data());
+          const index_t n = a.size();
+          bool ok = true;
+          {
+            py::gil_scoped_release release;
+            const int nt = threads_for(double(n) * 0.1);
+#pragma omp parallel for num_threads(nt) reduction(&& : ok) schedule(static) if (nt > 1)
+            for (index_t c = 0; c < (n + 4095) / 4096; ++c) {
+              int bad = 0;
+              const index_t e = std::min(n, (c + 1) * 4096);
+#pragma omp simd reduction(| : bad)
+              for (index_t i = c * 4096; i < e; ++i) bad |= !(p[i] - p[i] == T(0));  // NaN for NaN/Inf
+              ok = ok && !bad;
+            }
+          }
+          return ok;
+        };
+        if (!(a.flags() & py::array::c_style)) throw py::value_error("all_finite: expected a C-contiguous array");
+        if (a.dtype().is(py::dtype::of<float>())) return check(float{});
+        if (a.dtype().is(py::dtype::of<double>())) return check(double{});
+        throw py::type_error("all_finite: expected float32 or float64, got " + describe(a));
+      },
+      arg("a"), "True when no element is NaN or +-Inf (no temporary array).");
   m.def(
       "shuffle_order",
       [](index_t n, std::uint64_t seed, std::uint64_t epoch) {

@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+from fastnn import _core
+
 
 def _describe(a):
     return f"shape {tuple(a.shape)} and dtype {a.dtype}"
@@ -41,7 +43,7 @@ def as_matrix(v, name, dtype, width=None):
         raise ValueError(f"{name}: the model expects {width} features, got {_describe(a)}")
     with np.errstate(over="ignore"):  # values beyond float32's range become Inf: refused just below
         out = np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(out).all():
+    if not _core.all_finite(out):
         raise ValueError(f"{name}: contains NaN or Inf ({_describe(a)})")
     return out
 
