@@ -11,9 +11,9 @@ toolkit and no global pyplot state is needed (headless servers, CI).
 
 Examples
 --------
->>> import fastnn as fnn
+>>> from fastnn import plot
 >>> history = model.fit(X, y, validation_split=0.2, epochs=20, diagnostics=True)  # doctest: +SKIP
->>> fnn.plot.history(history, path="history.png")                                   # doctest: +SKIP
+>>> fig = plot.history(history, path="history.png")                                 # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -160,6 +160,9 @@ def _plot_pair(ax, x, series, name, marker):
     if val in series:
         kw = {"color": line.get_color()} if line is not None else {}
         ax.plot(x, series[val], linestyle="--", marker=marker, markersize=3, label="validation", **kw)
+    drawn = [series[k] for k in (name, val) if k in series]
+    if drawn and _spans_decades(np.concatenate(drawn), 2):
+        ax.set_yscale("log")
     ax.set_title(name)
     ax.set_xlabel("epoch")
     ax.grid(True, alpha=0.3)
@@ -173,7 +176,8 @@ def history(history, path=None, metrics=None):
     One panel per quantity: the loss, then each metric, training curve solid and validation
     (``val_``) curve dashed; then, when recorded, the learning rate (log scale) and the
     mean global gradient norm (``fit(..., diagnostics=True)`` records ``grad_norm``).
-    The loss panel marks the epoch of the lowest validation loss. Epochs are numbered from
+    A panel whose positive values span more than two decades gets a log y-axis. The
+    loss panel marks the epoch of the lowest validation loss. Epochs are numbered from
     1, as the progress display does. Missing values (NaN) leave gaps.
 
     Parameters
