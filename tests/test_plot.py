@@ -128,6 +128,14 @@ def test_history_log_scale_of_gradient_norm_only_when_it_spans_decades():
     assert panels(narrow)["gradient norm (mean per epoch)"].get_yscale() == "linear"
 
 
+def test_history_loss_on_log_axis_when_it_spans_decades():
+    steep = plot.history({"loss": [10.0, 1.0, 0.01], "val_loss": [12.0, 2.0, 0.5]})
+    flat = plot.history({"loss": [1.0, 0.8, 0.5], "accuracy": [0.1, 0.5, 0.9]})
+    assert panels(steep)["loss"].get_yscale() == "log"
+    assert panels(flat)["loss"].get_yscale() == "linear"
+    assert panels(flat)["accuracy"].get_yscale() == "linear"
+
+
 @pytest.mark.parametrize("bad, exc, match", [
     ({}, ValueError, "empty"),
     ({"loss": []}, ValueError, "empty"),
@@ -363,11 +371,3 @@ def test_figures_are_pyplot_figures_when_pyplot_is_in_use():
         "fig = P.history({'loss': [1.0, 0.5]})\n"
         "print(fig.number in plt.get_fignums())\n")
     assert out.strip() == "True"
-
-
-def test_history_loss_on_log_axis_when_it_spans_decades():
-    steep = plot.history({"loss": [10.0, 1.0, 0.01], "val_loss": [12.0, 2.0, 0.5]})
-    flat = plot.history({"loss": [1.0, 0.8, 0.5], "accuracy": [0.1, 0.5, 0.9]})
-    assert panels(steep)["loss"].get_yscale() == "log"
-    assert panels(flat)["loss"].get_yscale() == "linear"
-    assert panels(flat)["accuracy"].get_yscale() == "linear"

@@ -38,7 +38,7 @@ _MARKER_MAX_POINTS = 30
 def _figure(width, height):
     """A new figure: pyplot-managed when pyplot is in use, else a stand-alone Agg figure."""
     try:
-        import matplotlib  # noqa: F401
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("fastnn.plot needs matplotlib: pip install matplotlib (or fastnn[plot])") from None
     managed = "matplotlib.pyplot" in sys.modules
@@ -47,8 +47,6 @@ def _figure(width, height):
 
         make = plt.figure
     else:
-        from matplotlib.figure import Figure
-
         make = Figure
     try:
         fig = make(figsize=(width, height), layout="constrained")
@@ -67,14 +65,15 @@ def _finish(fig, path):
     return fig
 
 
-def _grid(fig, n):
-    """``n`` axes on a grid of at most 3 columns (unused cells hidden)."""
+def _panels(n, width=4.6, height=3.4):
+    """A figure with ``n`` axes on a grid of at most 3 columns (unused cells hidden)."""
     ncols = 1 if n == 1 else 2 if n <= 4 else 3
     nrows = -(-n // ncols)
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    fig = _figure(width * ncols, height * nrows)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
-    return list(axes[:n])
+    return fig, list(axes[:n])
 
 
 def _spans_decades(values, decades):
@@ -217,11 +216,9 @@ def history(history, path=None, metrics=None):
         panels.append(("gradient norm", "grad_norm"))
     if not panels:
         raise ValueError(f"history: nothing to plot (no loss, metric, lr or grad_norm); keys: {sorted(series)}")
-    ncols = 1 if len(panels) == 1 else 2 if len(panels) <= 4 else 3
-    nrows = -(-len(panels) // ncols)
-    fig = _figure(4.6 * ncols, 3.4 * nrows)
+    fig, axes = _panels(len(panels))
     marker = "o" if len(x) <= _MARKER_MAX_POINTS else None
-    for ax, (name, key) in zip(_grid(fig, len(panels)), panels):
+    for ax, (name, key) in zip(axes, panels):
         if key is None:
             _plot_pair(ax, x, series, name, marker)
             if name == "loss" and "val_loss" in series and np.isfinite(series["val_loss"]).any():
