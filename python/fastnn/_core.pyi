@@ -454,5 +454,8 @@ class Engine64:
         py_layers: Sequence[Any] | None = None,
     ) -> float: ...
 
+def all_finite(a: npt.NDArray[np.floating[Any]]) -> bool:
+    """True when no element is NaN or +-Inf (no temporary array)."""
+
 def shuffle_order(n: _Int, seed: _Int, epoch: _Int) -> npt.NDArray[np.int64]:
     """A permutation of range(n), a pure function of (n, seed, epoch)."""
