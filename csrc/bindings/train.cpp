@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -136,6 +137,82 @@ py::dict stats_dict(const EpochStats& s) {
   return r;
 }
 
+// The validated arguments of one run_epoch call (kept alive with the arrays they point to).
+template <class T>
+struct EpochCall {
+  Data<T> d;
+  EpochArgs a;
+  py::list keep;
+  EpochCall(Engine<T>& e, py::list xs, py::list ys, py::list labels, py::object sw, py::array_t<std::int64_t> order,
+            index_t batch_size, index_t batch_begin, index_t batch_end, py::array_t<double> lrs, py::list collect,
+            bool stop_on_nan, bool diagnostics) {
+    const index_t n = order.size();
+    if (n < 1 || batch_size < 1) throw py::value_error("run_epoch: empty data or batch_size < 1");
+    const index_t nb = (n + batch_size - 1) / batch_size;
+    if (batch_begin < 0 || batch_end > nb || batch_begin > batch_end)
+      throw py::value_error("run_epoch: batch range outside the epoch");
+    if (lrs.size() < batch_end - batch_begin) throw py::value_error("run_epoch: one learning rate per batch");
+    d = data_of<T>(e, xs, ys, labels, sw, n);
+    if (d.y.empty()) throw py::value_error("run_epoch: targets are required");
+    d.order = as_vec<std::int64_t>(order, "order", n, false);
+    for (index_t i = 0; i < n; ++i)
+      if (d.order[i] < 0 || d.order[i] >= n) throw py::value_error("order: row index out of range");
+    for (std::size_t o = 0; o < collect.size(); ++o)
+      d.collect.push_back(collect[o].is_none()
+                              ? nullptr
+                              : rows_of<T>(collect[o], "collect", n, e.tensor_width(e.outputs()[o].tensor), true));
+    a.batch_size = batch_size;
+    a.batch_begin = batch_begin;
+    a.batch_end = batch_end;
+    a.lrs = lrs.data();
+    a.stop_on_nan = stop_on_nan;
+    a.diagnostics = diagnostics;
+    keep.append(xs); keep.append(ys); keep.append(labels); keep.append(sw); keep.append(order);
+    keep.append(lrs); keep.append(collect);
+  }
+};
+
+// Several models (same or different architectures) each train one epoch, one model per
+// thread (no cross-model synchronization; inside a model everything runs serially), so
+// small networks that cannot use several cores alone scale with cores.  Each model's
+// result is bitwise the one of training it alone.  No Python layers; Ctrl-C is checked by
+// the caller between calls.
+template <class T>
+py::list run_epochs_many(py::list engines, py::list calls) {
+  if (engines.size() != calls.size()) throw py::value_error("run_epochs_many: one call per engine");
+  std::vector<Engine<T>*> es;
+  std::vector<std::unique_ptr<EpochCall<T>>> cs;
+  for (std::size_t k = 0; k < engines.size(); ++k) {
+    Engine<T>& e = engines[k].cast<Engine<T>&>();
+    for (const NodeSpec& nd : e.nodes())
+      if (nd.kind == NODE_PYTHON) throw py::value_error("run_epochs_many: models with Python layers train one at a time");
+    py::tuple c = calls[k].cast<py::tuple>();
+    if (c.size() != 12) throw py::value_error("run_epochs_many: each call is a 12-tuple of run_epoch arguments");
+    cs.emplace_back(new EpochCall<T>(e, c[0].cast<py::list>(), c[1].cast<py::list>(), c[2].cast<py::list>(), c[3],
+                                     c[4].cast<py::array_t<std::int64_t>>(), c[5].cast<index_t>(),
+                                     c[6].cast<index_t>(), c[7].cast<index_t>(), c[8].cast<py::array_t<double>>(),
+                                     c[9].cast<py::list>(), c[10].cast<bool>(), c[11].cast<bool>()));
+    for (Engine<T>* prev : es)
+      if (prev == &e) throw py::value_error("run_epochs_many: an engine appears twice");
+    es.push_back(&e);
+  }
+  const index_t K = index_t(es.size());
+  std::vector<EpochStats> st(es.size());
+  {
+    py::gil_scoped_release release;
+    const int nt = int(std::min<index_t>(K, max_threads()));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+    for (index_t k = 0; k < K; ++k) st[std::size_t(k)] = es[std::size_t(k)]->run_epoch(cs[std::size_t(k)]->d, cs[std::size_t(k)]->a, nullptr);
+  }
+  py::list out;
+  for (const EpochStats& s : st) {
+    py::dict r = stats_dict(s);
+    r["error"] = py::none();
+    out.append(r);
+  }
+  return out;
+}
+
 template <class T>
 py::array buffer_view(Buffer<T>& b, py::handle owner) {
   return py::array(py::dtype::of<T>(), {b.size()}, {index_t(sizeof(T))}, b.data(), owner);
@@ -168,33 +245,13 @@ void bind_engine(py::module_& m, const char* name) {
           [](E& e, py::list xs, py::list ys, py::list labels, py::object sw, py::array_t<std::int64_t> order,
              index_t batch_size, index_t batch_begin, index_t batch_end, py::array_t<double> lrs, py::list collect,
              bool stop_on_nan, bool diagnostics, py::object py_layers) {
-            const index_t n = order.size();
-            if (n < 1 || batch_size < 1) throw py::value_error("run_epoch: empty data or batch_size < 1");
-            const index_t nb = (n + batch_size - 1) / batch_size;
-            if (batch_begin < 0 || batch_end > nb || batch_begin > batch_end)
-              throw py::value_error("run_epoch: batch range outside the epoch");
-            if (lrs.size() < batch_end - batch_begin) throw py::value_error("run_epoch: one learning rate per batch");
-            Data<T> d = data_of<T>(e, xs, ys, labels, sw, n);
-            if (d.y.empty()) throw py::value_error("run_epoch: targets are required");
-            d.order = as_vec<std::int64_t>(order, "order", n, false);
-            for (index_t i = 0; i < n; ++i)
-              if (d.order[i] < 0 || d.order[i] >= n) throw py::value_error("order: row index out of range");
-            for (std::size_t o = 0; o < collect.size(); ++o)
-              d.collect.push_back(collect[o].is_none()
-                                      ? nullptr
-                                      : rows_of<T>(collect[o], "collect", n, e.tensor_width(e.outputs()[o].tensor), true));
-            EpochArgs a;
-            a.batch_size = batch_size;
-            a.batch_begin = batch_begin;
-            a.batch_end = batch_end;
-            a.lrs = lrs.data();
-            a.stop_on_nan = stop_on_nan;
-            a.diagnostics = diagnostics;
+            EpochCall<T> call(e, xs, ys, labels, sw, order, batch_size, batch_begin, batch_end, lrs, collect,
+                              stop_on_nan, diagnostics);
             PyHost<T> host(py_layers);
             EpochStats st;
             {
               py::gil_scoped_release release;
-              st = e.run_epoch(d, a, &host);
+              st = e.run_epoch(call.d, call.a, &host);
             }
             py::dict r = stats_dict(st);
             r["error"] = host.error;
@@ -316,6 +373,10 @@ void register_train(py::module_& m) {
   m.def("opt_state_slots", &opt_state_slots, arg("opt"));
   bind_engine<float>(m, "Engine32");
   bind_engine<double>(m, "Engine64");
+  m.def("run_epochs_many", &run_epochs_many<float>, arg("engines"), arg("calls"),
+        "One epoch (or batch range) for each float32 engine, one model per thread.");
+  m.def("run_epochs_many64", &run_epochs_many<double>, arg("engines"), arg("calls"),
+        "One epoch (or batch range) for each float64 engine, one model per thread.");
   m.def(
       "all_finite",
       [](const py::array& a) {

@@ -1,5 +1,7 @@
 // The native epoch (shuffled batches: gather, forward, loss, backward, penalties,
 // clipping, update, metric collection), batched prediction and one-batch gradients.
+#include <omp.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -70,7 +72,7 @@ bool Engine<T>::step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool 
   // run through forward, loss and backward by one thread with its own parameter-gradient
   // buffer; the buffers are then added in chunk order.  Same bits at any thread count.
   const index_t rc = (b + C - 1) / C;
-  const int nt = std::min(C, max_threads());
+  const int nt = omp_in_parallel() ? 1 : std::min(C, max_threads());
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
   for (int c = 0; c < C; ++c) {
     const index_t r0 = std::min(b, c * rc), bc = std::min(b, r0 + rc) - r0;
