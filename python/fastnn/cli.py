@@ -6,10 +6,16 @@ Commands::
     fastnn bench kernels [options]   # kernel benchmark suite: validate, then time
     fastnn bench train [options]     # one epoch of Adam on three MLPs: fastnn vs NumPy, torch
     fastnn bench all [options]       # kernels, then train
+    fastnn train [FILE] [options]    # train an MLP on CSV/NPZ/NPY data (or the embedded digits)
+    fastnn predict MODEL FILE        # predictions of a model saved by 'fastnn train --out'
 
-Built on :mod:`argparse` from the standard library (no extra dependency). Bad options give
-a one-line error on stderr and exit status 2; a benchmark whose fastnn results fail
-validation exits with status 1.
+Built on :mod:`argparse` from the standard library on purpose: fastnn's only run-time
+dependency is NumPy, and argparse gives sub-commands, typed options and generated help
+without adding one (click or typer would). Bad options, bad values and bad data give a
+one-line error on stderr starting ``fastnn: error:`` and exit status 2 (``train`` and
+``predict`` take a hidden ``--debug`` flag that also prints the traceback); a benchmark
+whose fastnn results fail validation exits with status 1. ``train`` and ``predict`` live in
+:mod:`fastnn._cli_train` and :mod:`fastnn._cli_data`.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line (no usage dump, no traceback)."""
 
     def error(self, message):
-        raise CommandLineError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+        raise CommandLineError(f"{PROG}: error: {message} (see '{self.prog} --help')")
 
 
 def _positive_int(text):
@@ -137,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "for train)",
                           quick_help="both suites in their --quick form",
                           repeats_help="repeats for both suites (see their --help)")
+
+    from fastnn import _cli_train
+
+    _cli_train.add_parsers(sub)
     return parser
 
 
@@ -228,6 +238,10 @@ def main(argv=None) -> int:
             return 2
         if args.command == "info":
             return _cmd_info(args)
+        if args.command in ("train", "predict"):
+            from fastnn import _cli_train
+
+            return _cli_train.run(args)
         if args.command == "bench":
             if args.suite is None:
                 raise CommandLineError(f"{PROG} bench: error: name a suite: kernels, train "
