@@ -211,6 +211,17 @@ def test_warm_start_equals_sklearn():
     assert len(b.loss_curve_) == 5 and b.n_iter_ == 3 and b.t_ == a.t_
 
 
+def test_warm_start_across_solvers_keeps_the_weights():
+    X, y = _digits(200)
+    est = MLPClassifier((8,), solver="lbfgs", max_iter=10, random_state=0, warm_start=True).fit(X, y)
+    w = [np.array(a) for a in _weights(est)]
+    est.set_params(solver="sgd", momentum=0.0, learning_rate_init=1e-30, max_iter=2, early_stopping=True)
+    est.fit(X, y)
+    assert est.coefs_[0].dtype == np.float32 and len(est.loss_curve_) == 2 and len(est.validation_scores_) == 2
+    for a, b in zip(w, _weights(est)):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)  # float32 copies of the lbfgs weights
+
+
 # ----------------------------------------------------------------------------- NumPy references
 
 _SELU = (1.0507009873554805, 1.6732632423543772)

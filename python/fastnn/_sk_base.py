@@ -22,9 +22,6 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _sk_validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
 
-_NET_ATTRS = ("_net", "_twins")
-
-
 class _OptimizerState:
     """What scikit-learn keeps in ``_optimizer`` besides the native state: the current
     learning rate (changed by ``invscaling`` and ``adaptive``) and the epoch count (for
@@ -133,9 +130,6 @@ class BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, incremental=False):
         p = _sk_params.validate(self, regressor=self._regressor)
         first_pass = not hasattr(self, "coefs_") or (not p.warm_start and not incremental)
-        if first_pass:
-            for a in _NET_ATTRS:
-                self.__dict__.pop(a, None)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         n, n_features = X.shape
         sw = self._sample_weight(sample_weight, n)

@@ -25,6 +25,10 @@ Differences from scikit-learn
 * With ``sample_weight``, stochastic solvers normalize the weights by their mean over the
   training set, where scikit-learn divides each batch by the sum of its weights (the same
   when the weights are equal; ``lbfgs`` is exact).
+* Multi-output regression: training follows scikit-learn's gradient (half the squared
+  error summed over the outputs), and ``loss_`` reports the loss as scikit-learn does
+  (averaged over the outputs); ``lbfgs`` minimizes the former consistently, where
+  scikit-learn pairs the averaged loss with the summed gradient.
 * Sparse input is accepted and densified.
 * ``MLPRegressor(loss="poisson")`` is not supported.
 """
@@ -109,17 +113,19 @@ _PARAMS_DOC = """
         fastnn extra: batch normalization before every hidden activation (stochastic
         solvers only; running statistics with momentum 0.9).
     clipnorm, global_clipnorm : float, optional
-        fastnn extras: clip each gradient tensor's norm, or the global norm.
+        fastnn extras: clip each gradient tensor's norm, or the global norm (stochastic
+        solvers only).
     lr_schedule : fastnn.schedules.LearningRateSchedule, optional
         fastnn extra: the learning rate of any stochastic solver, stepped per batch (or per
         epoch for ``unit="epoch"``); replaces ``learning_rate_init`` and ``learning_rate``.
     validation_data : tuple, optional
         fastnn extra: ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)`` scored
         every epoch into ``validation_scores_``; with ``early_stopping=True`` it replaces
-        the held-out fraction.
+        the held-out fraction (stochastic solvers only).
     weight_decay : float, optional
         fastnn extra: the optimizer's weight decay (decoupled for "adamw", whose default
-        0.004 applies when None; an L2 gradient term on all weights for the others).
+        0.004 applies when None; for the other stochastic solvers ``weight_decay * w`` is
+        added to the gradient of every weight, intercepts included).
     dtype : {"float32", "float64"}, default="float32"
         fastnn extra: precision of the stochastic solvers."""
 
