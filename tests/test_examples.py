@@ -8,6 +8,10 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where the fastnn this test process imports lives (the installed package in CI, the
+# source tree with a dev build locally): subprocesses must import the same one.
+import fastnn as _fastnn_for_path  # noqa: E402
+_PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(_fastnn_for_path.__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 
 # script -> lines its quick run must print (each script also checks its own results and
@@ -23,7 +27,7 @@ EXPECTED = {
 
 def run_example(name, *args):
     env = dict(os.environ, FASTNN_EXAMPLE_QUICK="1", MPLBACKEND="Agg")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.join(ROOT, "python"), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PKG_PARENT, env.get("PYTHONPATH")) if p)
     return subprocess.run([sys.executable, os.path.join(EXAMPLES, name), *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
@@ -68,7 +72,7 @@ def test_example_rejects_bad_option():
 @pytest.mark.parametrize("name", ["digits_classification.py", "hyperparameter_search.py"])
 def test_example_without_scikit_learn_uses_synthetic_data(name):
     env = dict(os.environ, FASTNN_EXAMPLE_QUICK="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.join(ROOT, "python"), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PKG_PARENT, env.get("PYTHONPATH")) if p)
     code = ("import runpy, sys; sys.modules['sklearn'] = None; sys.argv = [sys.argv[1]]; "
             "runpy.run_path(sys.argv[0], run_name='__main__')")
     r = subprocess.run([sys.executable, "-c", code, os.path.join(EXAMPLES, name)], env=env, cwd=ROOT,

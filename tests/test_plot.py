@@ -19,6 +19,10 @@ from fastnn import plot  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where the fastnn this test process imports lives (the installed package in CI, the
+# source tree with a dev build locally): subprocesses must import the same one.
+import fastnn as _fastnn_for_path  # noqa: E402
+_PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(_fastnn_for_path.__file__)))
 
 
 @pytest.fixture(autouse=True)
@@ -349,7 +353,7 @@ def test_speedup_bad_input(tmp_path, kernels_json):
 
 # ----------------------------------------------------------------------------- import behaviour
 def _run_python(code):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), MPLBACKEND="Agg")
+    env = dict(os.environ, PYTHONPATH=_PKG_PARENT, MPLBACKEND="Agg")
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     return r.stdout
