@@ -239,6 +239,23 @@ void bind_engine(py::module_& m, const char* name) {
       .def_readwrite("nadam_mu_product", &E::nadam_mu_product)
       .def("set_opt", &E::set_opt, arg("opt"))
       .def("set_outputs", &E::set_outputs, arg("outputs"))
+      .def(
+          "set_mask",
+          [](E& e, py::object mask) {
+            if (mask.is_none()) return e.set_mask(nullptr);
+            py::array a = mask.cast<py::array>();
+            const T* m = as_vec<T>(a, "mask", e.params().size(), false);
+            for (index_t i = 0; i < e.params().size(); ++i)
+              if (!(m[i] == T(0) || m[i] == T(1))) throw py::value_error("mask: entries must be 0 or 1");
+            e.set_mask(m);
+          },
+          arg("mask"), "Prune: params *= mask now and after every step (None removes the mask).")
+      .def_property_readonly("mask",
+                             [](py::object self) -> py::object {
+                               E& e = self.cast<E&>();
+                               if (!e.has_mask()) return py::none();
+                               return buffer_view(e.mask(), self);
+                             })
       .def("reset_opt_state", &E::reset_opt_state)
       .def(
           "run_epoch",

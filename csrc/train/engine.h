@@ -100,6 +100,11 @@ class Engine {
 
   const OptSpec& opt() const { return opt_; }
   void set_outputs(std::vector<OutputSpec> outputs);  // losses (compile); re-plans fusion
+  // Pruning: params *= mask now and after every optimizer step (pruned weights stay exactly
+  // zero).  mask has one 0/1 entry per parameter; nullptr removes it.
+  void set_mask(const T* mask);
+  bool has_mask() const { return mask_.size() > 0; }
+  Buffer<T>& mask() { return mask_; }
   void set_opt(const OptSpec& o);  // reallocates state when the slot count changes
   void reset_opt_state();
   const std::vector<NodeSpec>& nodes() const { return nodes_; }
@@ -176,7 +181,8 @@ class Engine {
   std::vector<int> fused_;               // per output: -1, or the node whose activation the loss absorbs
   std::vector<bool> skip_act_bwd_;       // per node: dense whose softmax/sigmoid is fused into the loss
   std::vector<bool> skip_node_bwd_;      // per node: activation node fused into the loss
-  Buffer<T> params_, grads_, state_, prev_params_;
+  Buffer<T> params_, grads_, state_, prev_params_, mask_;
+  void apply_mask();
   std::vector<Buffer<T>> opt_state_;
   Workspace<T> train_ws_, infer_ws_;
   std::vector<Buffer<unsigned char>> alive_;  // per node (width): unit active at least once

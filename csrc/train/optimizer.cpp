@@ -172,6 +172,27 @@ void Engine<T>::clip(EpochStats* st, bool diag) {
 }
 
 template <class T>
+void Engine<T>::set_mask(const T* mask) {
+  if (!mask) {
+    mask_.resize(0);
+    return;
+  }
+  mask_.resize(params_.size());
+  for (index_t i = 0; i < params_.size(); ++i) mask_[i] = mask[i];
+  apply_mask();
+}
+
+template <class T>
+void Engine<T>::apply_mask() {
+  T* P = params_.data();
+  const T* M = mask_.data();
+  for_blocks(0.3, [&](const Block& blk, index_t) {
+#pragma omp simd
+    for (index_t i = blk.off; i < blk.off + blk.len; ++i) P[i] *= M[i];
+  });
+}
+
+template <class T>
 void Engine<T>::optimizer_step(double lr) {
   const OptSpec& o = opt_;
   T* P = params_.data();
@@ -243,6 +264,7 @@ void Engine<T>::optimizer_step(double lr) {
       break;
     }
   }
+  if (mask_.size()) apply_mask();
   ++iterations;
 }
 
@@ -253,7 +275,9 @@ void Engine<T>::optimizer_step(double lr) {
   template void Engine<T>::block_sumsq();               \
   template double Engine<T>::tensor_norm_sq(std::vector<double>&); \
   template void Engine<T>::clip(EpochStats*, bool);     \
-  template void Engine<T>::optimizer_step(double);
+  template void Engine<T>::optimizer_step(double);     \
+  template void Engine<T>::set_mask(const T*);          \
+  template void Engine<T>::apply_mask();
 FASTNN_INST(float)
 FASTNN_INST(double)
 #undef FASTNN_INST
