@@ -142,7 +142,10 @@ class Engine {
   void zero_node_grads(std::size_t node, T* G);
   // Small networks: rows of a batch are split into chunks run in parallel (see epoch.cpp).
   static constexpr index_t kChunkRows = 16, kMaxChunks = 8;
-  static constexpr double kChunkMaxMacs = 2.0e6;  // batch * sum of dense in*out below this
+  // Chunk when batch * sum of dense in*out is in [kChunkMinMacs, kChunkMaxMacs): below, a
+  // step is too short to pay for a fork/join (and a busy core stalls the team); above,
+  // the GEMMs thread themselves.
+  static constexpr double kChunkMinMacs = 4.0e5, kChunkMaxMacs = 2.0e6;
   bool chunkable_ = false;
   index_t dense_macs_ = 0;
   // Chunks for a batch of b rows when batches are nominally `batch` rows (shapes only).

@@ -52,7 +52,8 @@ void Engine<T>::track_dead_units(const Workspace<T>& ws, index_t b) {
 template <class T>
 int Engine<T>::chunks_for(index_t b, index_t batch) const {
   if (!chunkable_ || b < 2 * kChunkRows) return 1;
-  if (double(batch) * double(dense_macs_) >= kChunkMaxMacs) return 1;  // GEMMs thread themselves
+  const double macs = double(batch) * double(dense_macs_);
+  if (macs < kChunkMinMacs || macs >= kChunkMaxMacs) return 1;
   return int(std::min<index_t>(kMaxChunks, b / kChunkRows));
 }
 
