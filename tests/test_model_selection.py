@@ -259,3 +259,12 @@ def test_inexpressible_variants_fall_back_to_alone(data, monkeypatch):
         m = build_first(r["params"])
         m.fit(x[:128], y[:128], epochs=1, batch_size=16, verbose=0)
         assert r["mean_score"] == m.evaluate(x[128:], y[128:])
+
+
+def test_bench_many_quick_validates():
+    """bench/run_many.py's code path: fit_many and the search equal their sequential runs."""
+    from fastnn.bench.many import _report, run
+
+    r = run(rows=300, n_models=3, repeats=1)
+    assert r["fit_many"]["valid"] and r["random_search"]["valid"]
+    assert "speedup" in _report(r)
