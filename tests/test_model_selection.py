@@ -268,3 +268,25 @@ def test_bench_many_quick_validates():
     r = run(rows=300, n_models=3, repeats=1)
     assert r["fit_many"]["valid"] and r["random_search"]["valid"]
     assert "speedup" in _report(r)
+
+
+def test_pandas_inputs_and_variant_key_errors(data):
+    pd = pytest.importorskip("pandas")
+    x, y = data
+    gs = GridSearch(build, {"learning_rate": [1e-2, 2e-2]}).fit(pd.DataFrame(x), pd.Series(y), epochs=1)
+    ref = GridSearch(build, {"learning_rate": [1e-2, 2e-2]}).fit(x, y, epochs=1)
+    assert [r["mean_score"] for r in gs.results_] == [r["mean_score"] for r in ref.results_]
+    out = cross_validate(build, pd.DataFrame(x), pd.Series(y), cv=2, fit_kwargs={"epochs": 1})
+    assert out["scores"].shape == (2,)
+    with pytest.raises(ValueError, match="differ from variants"):
+        fnn.fit_many(build(), x, y, [{"seed": 1}, {"learning_rate": 1e-2}])
+
+
+def test_build_fn_must_return_compiled_model(data):
+    x, y = data
+    with pytest.raises(TypeError, match="build_fn must return a compiled"):
+        GridSearch(lambda p: object(), {"learning_rate": [1e-2]}).fit(x, y)
+    with pytest.raises(ValueError, match="scoring"):
+        GridSearch(build, {"learning_rate": [1e-2]}, scoring="").fit(x, y)
+    with pytest.raises(ValueError, match="is not reported"):
+        GridSearch(build, {"learning_rate": [1e-2]}, scoring="val_auc").fit(x, y, epochs=1)

@@ -216,7 +216,9 @@ def run_trials(build_fn, params_list, split, fit_kwargs, scorer, scoring, backen
     elif backend == "dask":
         if client is None:
             raise ValueError("client: backend='dask' needs client=dask.distributed.Client(...)")
-        futs = [client.submit(_remote_trial, build_fn, p, x, y, xv, yv, fit_kwargs, scoring, pure=False)
+        # the data travel to the workers once (scattered), not once per trial
+        data = [client.scatter(a, broadcast=True) if isinstance(a, np.ndarray) else a for a in (x, y, xv, yv)]
+        futs = [client.submit(_remote_trial, build_fn, p, *data, fit_kwargs, scoring, pure=False)
                 for p in params_list]
         out = client.gather(futs)
     else:
