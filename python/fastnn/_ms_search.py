@@ -205,6 +205,10 @@ _DOC_PARAMS = """
 class GridSearch(_Search):
     __doc__ = "Exhaustive search over every combination of a grid ``space`` of lists.\n" + _DOC_PARAMS
 
+    def __init__(self, build_fn, space, **kwargs):
+        super().__init__(build_fn, space, **kwargs)
+        _ms_dist.check_space(space, grid=True)
+
     def _candidates(self):
         return _ms_dist.grid(_ms_dist.check_space(self.space, grid=True))
 
