@@ -290,3 +290,14 @@ def test_build_fn_must_return_compiled_model(data):
         GridSearch(build, {"learning_rate": [1e-2]}, scoring="").fit(x, y)
     with pytest.raises(ValueError, match="is not reported"):
         GridSearch(build, {"learning_rate": [1e-2]}, scoring="val_auc").fit(x, y, epochs=1)
+
+
+def test_mixed_architectures_batched_per_architecture(data, monkeypatch):
+    x, y = data
+    calls = []
+    real = many.fit_many
+    monkeypatch.setattr(many, "fit_many", lambda *a, **k: calls.append(len(a[3])) or real(*a, **k))
+    gs = GridSearch(build, {"units": [4, 8, 12], "learning_rate": [1e-2, 2e-2]}).fit(x, y, epochs=1, batch_size=16)
+    assert calls == [2, 2, 2]
+    for r in gs.results_:
+        assert r["mean_score"] == _alone_score(r["params"], x[:128], y[:128], x[128:], y[128:], epochs=1)

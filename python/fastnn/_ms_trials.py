@@ -4,8 +4,10 @@ one :func:`fastnn.fit_many` call, and the serial / joblib / dask backends.
 How shared architectures are detected (serial backend): every trial's model is built with
 ``build_fn(params)``; from each model we read the variant settings fit_many can change
 (``seed``, the optimizer's ``learning_rate`` and ``weight_decay``, one ``l2`` on every Dense
-kernel, one ``dropout`` rate on every Dropout layer). The keys whose values differ between
-trials become the variants; the first trial's model is the template. A trial joins the
+kernel, one ``dropout`` rate on every Dropout layer). Trials are grouped by architecture:
+the configuration (layers renamed to their positions) with all those settings fixed to
+neutral values. Within a group, the keys whose values differ become the variants and the
+first trial's model is the template. A trial joins the
 fit_many batch only if the model fit_many would build for it has, after renaming layers
 to their positions, exactly the same configuration and the same initial weights as
 ``build_fn(params)``; any other trial is trained alone with ``fit``. So the result of every
@@ -128,35 +130,71 @@ def _settings(model):
     return out
 
 
-def plan_groups(models, fit_kwargs):
-    """Split trial indices into (template index, [indices], variants) fit_many batches and
-    a list of indices to train alone."""
+_NEUTRAL = {"seed": 0, "learning_rate": 1.0, "weight_decay": 0.0, "l2": 0.0, "dropout": 0.0}
+
+
+def _architecture(model):
+    """The canonical configuration with every fit_many variant key set to a fixed value:
+    trials with equal architectures can be batched (verified in _plan_one)."""
     from fastnn.many import _variant_model
 
-    idx = list(range(len(models)))
-    if len(models) < 2 or set(fit_kwargs) - _MANY_FIT_KEYS or any(m._py_layers for m in models):
-        return [], idx
-    sets = [_settings(m) for m in models]
-    keys = [k for k in sets[0] if len({json.dumps(s[k]) for s in sets}) > 1]
-    if any(sets[i][k] is None for i in idx for k in keys) or "weight_decay" in keys and any(
-            s["weight_decay"] is None for s in sets):
-        return [], idx
-    variants = [{k: s[k] for k in keys} for s in sets]
-    template = models[0]
+    try:
+        return _canon(_variant_model(model, _NEUTRAL))
+    except Exception:
+        return None
+
+
+def _plan_one(models, members):
+    """One fit_many batch for trials of one architecture: (members, variants), alone."""
+    from fastnn.many import _variant_model
+
+    sets = {i: _settings(models[i]) for i in members}
+    first = sets[members[0]]
+    keys = [k for k in first if len({json.dumps(sets[i][k]) for i in members}) > 1]
+    if any(sets[i][k] is None for i in members for k in keys):
+        return None, list(members)
+    variants = {i: {k: sets[i][k] for k in keys} for i in members}
+    template = models[members[0]]
     group, alone = [], []
-    for i, m in enumerate(models):
+    for i in members:
         try:
             vm = _variant_model(template, variants[i])
         except Exception:
             alone.append(i)
             continue
-        if _canon(vm) == _canon(m) and np.array_equal(np.asarray(vm._engine.params), np.asarray(m._engine.params)):
+        if _canon(vm) == _canon(models[i]) and np.array_equal(np.asarray(vm._engine.params),
+                                                               np.asarray(models[i]._engine.params)):
             group.append(i)
         else:
             alone.append(i)
     if len(group) < 2:
+        return None, list(members)
+    return (group, [variants[i] for i in group]), alone
+
+
+def plan_groups(models, fit_kwargs):
+    """Split trial indices into fit_many batches ``[(indices, variants)]`` (one per
+    architecture) and a list of indices to train alone."""
+    idx = list(range(len(models)))
+    if len(models) < 2 or set(fit_kwargs) - _MANY_FIT_KEYS or any(m._py_layers for m in models):
         return [], idx
-    return [(group, [variants[i] for i in group])], alone
+    by_arch, alone = {}, []
+    for i, m in enumerate(models):
+        a = _architecture(m)
+        if a is None:
+            alone.append(i)
+        else:
+            by_arch.setdefault(a, []).append(i)
+    groups = []
+    for members in by_arch.values():
+        if len(members) < 2:
+            alone.extend(members)
+            continue
+        g, rest = _plan_one(models, members)
+        if g is not None:
+            groups.append(g)
+        alone.extend(rest)
+    return groups, sorted(alone)
 
 
 def _fit_alone(model, x, y, fit_kwargs):
