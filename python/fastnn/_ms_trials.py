@@ -130,18 +130,24 @@ def _settings(model):
     return out
 
 
-_NEUTRAL = {"seed": 0, "learning_rate": 1.0, "weight_decay": 0.0, "l2": 0.0, "dropout": 0.0}
-
-
 def _architecture(model):
-    """The canonical configuration with every fit_many variant key set to a fixed value:
-    trials with equal architectures can be batched (verified in _plan_one)."""
-    from fastnn.many import _variant_model
-
-    try:
-        return _canon(_variant_model(model, _NEUTRAL))
-    except Exception:
-        return None
+    """The canonical configuration with every setting fit_many can vary blanked out (seed,
+    learning rate, weight decay, L2 kernel regularizers, dropout rates): trials with equal
+    architectures may be batched (verified by building the variant in _plan_one)."""
+    cfg = json.loads(_canon(model))
+    cfg["seed"] = None
+    opt = cfg.get("compile", {}).get("optimizer", {}).get("config", {})
+    for k in ("learning_rate", "weight_decay"):
+        if k in opt:
+            opt[k] = None
+    for spec in cfg["layers"]:
+        c = spec["config"]
+        if spec["class_name"] == "Dense" and (c.get("kernel_regularizer") is None or
+                                              c["kernel_regularizer"].get("class_name") == "L2"):
+            c["kernel_regularizer"] = None
+        if spec["class_name"] == "Dropout":
+            c["rate"] = None
+    return json.dumps(cfg, sort_keys=True)
 
 
 def _plan_one(models, members):
