@@ -1,5 +1,6 @@
 """Saving and loading models: one file holding the architecture and compile settings as
-JSON and the weights, running statistics and optimizer state as raw arrays.
+JSON and the weights, running statistics, optimizer state and pruning mask (when one is
+set) as raw arrays.
 
 The file is a zip archive of ``.npy`` members (numpy's ``.npz`` container) read with
 ``allow_pickle=False``: loading never unpickles nor evaluates anything. A file that is not a
@@ -102,6 +103,8 @@ def save_model(model, path):
               "nadam_mu_product": np.array([eng.nadam_mu_product], dtype=np.float64)}
     for i, a in enumerate(eng.opt_state):
         arrays[f"opt_{i}"] = np.array(a)
+    if eng.mask is not None:  # a pruning mask (fastnn.pruning): restored by load_model
+        arrays["mask"] = np.array(eng.mask)
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".fastnn-", suffix=".tmp")
@@ -156,6 +159,12 @@ def load_model(path, custom_objects=None, compile=True):
     eng = model._engine
     _fill(path, eng.params, members.get("params"), "params")
     _fill(path, eng.state, members.get("state"), "state")
+    if "mask" in members:
+        mask = members["mask"]
+        if mask.shape != eng.params.shape or mask.dtype != eng.params.dtype or not np.isin(mask, (0, 1)).all():
+            raise ValueError(f"{path}: array 'mask' must be 0/1 with shape {eng.params.shape} and dtype "
+                             f"{eng.params.dtype}, got shape {mask.shape} and dtype {mask.dtype}")
+        eng.set_mask(mask)
     if compile and "compile" in cfg:
         slots = eng.opt_state
         for i, a in enumerate(slots):
