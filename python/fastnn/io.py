@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -138,7 +139,10 @@ def load_model(path, custom_objects=None, compile=True):
             members = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, MemoryError) as e:
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError, MemoryError,
+            NotImplementedError, RuntimeError) as e:
+        # NotImplementedError / RuntimeError: zipfile on a corrupted header (an unknown
+        # compression method or zip version, "encrypted" or "patched data" flag bits)
         raise ValueError(f"{path}: not a readable fastnn model file ({type(e).__name__}: {e})") from None
     if not isinstance(members, dict) or "config" not in members:
         raise ValueError(f"{path}: not a fastnn model file (no config)")
