@@ -157,7 +157,10 @@ def load_model(path, custom_objects=None, compile=True):
     if not compile:
         cfg = dict(cfg)
         cfg.pop("compile", None)
-    model = model_from_config(cfg, custom_objects=custom_objects)
+    try:
+        model = model_from_config(cfg, custom_objects=custom_objects)
+    except MemoryError as e:  # e.g. a crafted config declaring Dense(2**40)
+        raise ValueError(f"{path}: the model configuration declares too large a network ({e})") from None
     eng = model._engine
     _fill(path, eng.params, members.get("params"), "params")
     _fill(path, eng.state, members.get("state"), "state")
