@@ -217,6 +217,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         raise TypeError(f"shuffle: expected a bool, got {type(shuffle).__name__} {shuffle!r}")
     seed = model.seed if seed is None else _data.seed_int(seed, "seed")
     n_batches = -(-n // batch_size)
+    # The engine sizes its batch workspace from batch_size: a batch never exceeds the data
+    # (batch_size=2**62 made the native workspace size overflow and crash; 2**40 bad_alloc).
     cbl = cbm.CallbackList(callbacks, model=model, add_history=True, add_progress=verbose,
                            params={"epochs": epochs, "steps": n_batches, "samples": n, "batch_size": batch_size,
                                    "verbose": verbose})
@@ -246,7 +248,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
             while b < n_batches:
                 e = min(n_batches, b + chunk)
                 lrs = model.optimizer._learning_rates(e - b, epoch)
-                st = model._engine.run_epoch(xs, yl, ll, sw, order, batch_size, b, e, lrs, collect, stop_on_nan,
+                st = model._engine.run_epoch(xs, yl, ll, sw, order, min(batch_size, n), b, e, lrs, collect, stop_on_nan,
                                              bool(diagnostics), model._py_layers)
                 tot["loss_sum"] += st["loss_sum"]
                 tot["samples"] += st["samples"]

@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -136,11 +137,15 @@ def load_model(path, custom_objects=None, compile=True):
         the architecture.
     """
     try:
+        _check_headers(path)
         with np.load(os.fspath(path), allow_pickle=False) as z:
             members = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError, MemoryError,
+            NotImplementedError, RuntimeError) as e:
+        # NotImplementedError / RuntimeError: zipfile on a corrupted header (an unknown
+        # compression method or zip version, "encrypted" or "patched data" flag bits)
         raise ValueError(f"{path}: not a readable fastnn model file ({type(e).__name__}: {e})") from None
     if not isinstance(members, dict) or "config" not in members:
         raise ValueError(f"{path}: not a fastnn model file (no config)")
@@ -155,7 +160,10 @@ def load_model(path, custom_objects=None, compile=True):
     if not compile:
         cfg = dict(cfg)
         cfg.pop("compile", None)
-    model = model_from_config(cfg, custom_objects=custom_objects)
+    try:
+        model = model_from_config(cfg, custom_objects=custom_objects)
+    except MemoryError as e:  # e.g. a crafted config declaring Dense(2**40)
+        raise ValueError(f"{path}: the model configuration declares too large a network ({e})") from None
     eng = model._engine
     _fill(path, eng.params, members.get("params"), "params")
     _fill(path, eng.state, members.get("state"), "state")
@@ -189,3 +197,33 @@ def _fill(path, dst, src, name):
     if not np.isfinite(src).all():
         raise ValueError(f"{path}: array {name!r} contains NaN or Inf")
     dst[...] = src
+
+
+def _check_headers(path):
+    """Refuse, before anything is allocated, ``.npy`` members whose header declares more data
+    than the member holds (a crafted header claiming, say, 2**60 elements) or an object dtype.
+    Files that are not zip archives are left to ``np.load`` (which refuses them)."""
+    path = os.fspath(path)
+    if not zipfile.is_zipfile(path):
+        return
+    fmt = np.lib.format
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with z.open(info) as f:
+                version = fmt.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = fmt.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = fmt.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"member {info.filename!r}: unsupported .npy version {version}")
+                if dtype.hasobject:
+                    raise ValueError(f"member {info.filename!r}: object arrays are not allowed")
+                count = 1
+                for s in shape:
+                    count *= int(s)
+                if count * dtype.itemsize > info.file_size:
+                    raise ValueError(f"member {info.filename!r} declares shape {shape} of {dtype} "
+                                     f"({count * dtype.itemsize} bytes) but holds only {info.file_size} bytes")

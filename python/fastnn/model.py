@@ -6,6 +6,7 @@ layer's weights are numpy views into it. Training runs a whole epoch natively (s
 :meth:`Model.fit`)."""
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 
@@ -107,6 +108,7 @@ class Model:
             o = _core.OutputSpec()
             o.tensor = len(self._inputs) + tensor_of[id(t.layer)]
             outs.append(o)
+        _check_size(layout, self._nodes, self._inputs, np.dtype(self.dtype).itemsize)
         Engine = _core.Engine32 if self.dtype == np.float32 else _core.Engine64
         eng = Engine(nodes, [t.width for t in self._inputs], params, layout.n_params, layout.n_state, outs,
                      _core.OptSpec())
@@ -389,6 +391,35 @@ class Model:
         from fastnn import io
 
         return io.model_config(self)
+
+
+def _check_size(layout, nodes, inputs, itemsize):
+    """Refuse, before the engine allocates anything, a network whose parameter count or
+    layer widths overflow 64-bit sizes (ValueError) or whose parameters alone exceed the
+    machine's physical memory (MemoryError).  (Input(2**32) -> Dense(2**32) hung in the
+    native constructor; widths near 2**62 overflowed its size arithmetic.)"""
+    limit = np.iinfo(np.int64).max // 16
+    widths = [int(t.width) for t in list(inputs) + list(nodes) if getattr(t, "width", None) is not None]
+    for w in widths:
+        if w > limit // max(itemsize, 1):
+            raise ValueError(f"model: a layer width of {w} is too large")
+    total = int(layout.n_state)
+    for _, d, _ in layout.entries:  # exact Python-int products (a declared size may have wrapped)
+        n = 1
+        for s in d.shape:
+            n *= int(s)
+        if n != int(d.size):
+            raise ValueError(f"model: weight {d.name!r} of shape {tuple(int(s) for s in d.shape)} is too large")
+        total += n
+    if total > limit // itemsize:
+        raise ValueError(f"model: {total} parameters and state values is too many")
+    try:
+        phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if phys > 0 and 2 * total * itemsize > phys:  # parameters and their gradients
+        raise MemoryError(f"model: {total} parameters need {2 * total * itemsize} bytes (weights and "
+                          f"gradients), more than this machine's {phys} bytes of memory")
 
 
 def _output_activation(layer):
