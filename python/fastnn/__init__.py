@@ -15,12 +15,14 @@ from fastnn.io import load_model
 from fastnn.gradcheck import gradient_check
 from fastnn import io, plot  # plot loads matplotlib only when a function is called
 from fastnn.many import fit_many
+from fastnn import data, ensemble, model_selection, pruning
 
 __version__ = _core.__version__
 
 __all__ = ["__version__", "show_config", "set_num_threads", "get_num_threads", "ops", "layers", "losses",
            "metrics", "optimizers", "schedules", "initializers", "regularizers", "callbacks", "Input", "Model",
-           "Sequential", "load_model", "gradient_check", "io", "plot", "fit_many"]
+           "Sequential", "load_model", "gradient_check", "io", "plot", "fit_many", "data", "ensemble",
+           "model_selection", "pruning"]
 
 
 def set_num_threads(n: int) -> None:
