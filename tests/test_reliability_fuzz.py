@@ -365,6 +365,114 @@ def test_fuzz_load_model_bytes(tmp_path_factory, how, pos, byte, junk):
     assert m.predict(X_GOOD).shape == (8, 3)
 
 
+# ------------------------------------------------------------------ data, splits, fit_many, pruning
+
+TOOL_ERRORS = OK_ERRORS + (RuntimeError,)  # RuntimeError: a scaler used before fit
+
+
+@_fast(500)
+@given(st.sampled_from(["standardize", "minmax"]), arrays(max_ndim=3, max_side=6), arrays(max_ndim=3, max_side=6))
+def test_fuzz_scalers(kind, x, x2):
+    _count()
+    sc = fnn.data.Standardizer() if kind == "standardize" else fnn.data.MinMaxScaler()
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            sc.fit(x)
+            out = sc.transform(x2)
+        except TOOL_ERRORS:
+            return
+    # worked: finite 2-D real input of the fitted width, mapped by the fitted affine map
+    assert x.ndim == 2 and x2.ndim == 2 and x2.shape[1] == x.shape[1] and out.shape == x2.shape
+    a = x.astype(np.float64)
+    if kind == "standardize":
+        sd = a.std(0)
+        want = (x2.astype(np.float64) - a.mean(0)) / np.where(sd > 0, sd, 1.0)
+    else:
+        rng = a.max(0) - a.min(0)
+        want = (x2.astype(np.float64) - a.min(0)) / np.where(rng > 0, rng, 1.0)
+    if np.isfinite(want).all() and np.abs(want).max(initial=0) < 1e6:
+        np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
+
+
+@_fast(500)
+@given(st.one_of(labels, arrays(max_ndim=2, max_side=9)), st.sampled_from([None, 0, 1, 3, 9, -1, 2.5, True]))
+def test_fuzz_one_hot_and_label_encoder(y, n_classes):
+    _count()
+    r = _call(fnn.data.one_hot, y, n_classes)
+    if r is not None:  # worked: integral labels in range, one 1 per row at the label
+        lab = np.asarray(y).reshape(-1).astype(np.int64)
+        assert r.shape == (lab.size, r.shape[1]) and (lab.size == 0 or np.array_equal(np.argmax(r, 1), lab))
+        assert np.array_equal(r.sum(1), np.ones(lab.size))
+    enc = fnn.data.LabelEncoder()
+    codes = _call(enc.fit_transform, y)
+    if codes is not None:
+        assert np.array_equal(enc.inverse_transform(codes), np.asarray(y).reshape(-1))
+
+
+@_fast(500)
+@given(st.sampled_from(["kfold", "stratified", "tvt"]), st.integers(0, 12),
+       st.sampled_from([None, 0, 1, 2, 3, 5, 13, -2, 2.0, True, "3"]), st.booleans(),
+       st.sampled_from([0.0, 0.2, 0.5, 1.0, -0.1, np.nan, 3]), st.integers(0, 3))
+def test_fuzz_splitters(kind, n, k, shuffle, frac, n_classes):
+    _count()
+    x = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    y = (np.arange(n) % max(n_classes, 1)).astype(np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if kind == "tvt":
+                parts = fnn.model_selection.train_val_test_split(x, y, val_size=frac, test_size=0.2,
+                                                                 shuffle=shuffle, seed=k if isinstance(k, int) else None)
+                rows = np.concatenate([p[:, 0] // 2 for p in parts[:3]])
+                assert sorted(rows.astype(int).tolist()) == list(range(n))  # a partition of the rows
+                return
+            cv = (fnn.model_selection.KFold if kind == "kfold" else fnn.model_selection.StratifiedKFold)(
+                k, shuffle=shuffle, seed=0)
+            folds = list(cv.split(x, y))
+        except OK_ERRORS:
+            return
+    assert len(folds) == k
+    tests = np.concatenate([te for _, te in folds])
+    assert sorted(tests.tolist()) == list(range(n))  # every row in exactly one test fold
+    for tr, te in folds:
+        assert not set(tr.tolist()) & set(te.tolist()) and len(tr) + len(te) == n
+
+
+VARIANT_VALUES = st.sampled_from([0, 1, 2**70, -1, 0.1, 1e-3, -0.5, 1.5, np.nan, np.inf, "a", None, True])
+
+
+@_fast(300)
+@given(st.lists(st.dictionaries(st.sampled_from(["seed", "learning_rate", "weight_decay", "l2", "dropout", "bogus"]),
+                                VARIANT_VALUES, max_size=3), min_size=0, max_size=3),
+       st.one_of(st.just(X_GOOD), arrays(max_ndim=2, max_side=9)), st.sampled_from([1, 4, 0, 2**62, -3]))
+def test_fuzz_fit_many(variants, x, batch_size):
+    _count()
+    before = MODEL.get_weights()
+    models = _call(fnn.fit_many, MODEL, x, Y_GOOD, variants, batch_size=batch_size, epochs=1)
+    assert all(np.array_equal(a, b) for a, b in zip(before, MODEL.get_weights()))  # the template is untouched
+    if models is not None:
+        assert len(models) == len(variants)
+        for m in models:
+            assert m.predict(X_GOOD).shape == (8, 3)
+
+
+@_fast(300)
+@given(st.sampled_from([0.0, 0.5, 0.99, 1.0, -0.1, 1.5, np.nan, "0.5", None, True]),
+       st.sampled_from(["layer", "global", "bogus", None]), st.booleans())
+def test_fuzz_magnitude_prune(fraction, scope, include_bias):
+    _count()
+    m = _model()
+    before = m.get_weights()
+    r = _call(fnn.pruning.magnitude_prune, m, fraction, scope=scope, include_bias=include_bias)
+    after = m.get_weights()
+    if r is None and not isinstance(fraction, float) or (isinstance(fraction, float) and not 0 <= fraction < 1):
+        assert all(np.array_equal(a, b) for a, b in zip(before, after))  # refused: nothing changed
+        return
+    for a, b in zip(before, after):  # pruning only ever zeroes weights
+        assert np.all((b == a) | (b == 0))
+
+
 # ------------------------------------------------------------------ keep last
 
 

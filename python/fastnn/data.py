@@ -176,6 +176,8 @@ def one_hot(labels, n_classes=None, dtype="float32"):
         raise ValueError(f"labels: class indices must be >= 0, got {a.min()}")
     k = int(a.max()) + 1 if a.size else 0
     if n_classes is None:
+        if not a.size:
+            raise ValueError("labels: empty; give n_classes to encode no rows")
         n_classes = k
     elif isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 1:
         raise ValueError(f"n_classes: expected an int >= 1, got {n_classes!r}")

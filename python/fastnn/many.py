@@ -120,7 +120,7 @@ def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sampl
             collect = [np.empty((n, t.width), dtype=m.dtype) if ms else None
                        for t, ms in zip(m._outputs, m._metric_objs)]
             collects.append(collect)
-            calls.append((xs, yl, ll, sw, order, batch_size, 0, n_batches, lrs, collect, False, False))
+            calls.append((xs, yl, ll, sw, order, min(batch_size, n), 0, n_batches, lrs, collect, False, False))
         stats = run([m._engine for m in models], calls)
         for m, st, collect in zip(models, stats, collects):
             logs = {"loss": st["loss_sum"] / max(st["samples"], 1)}
