@@ -141,12 +141,12 @@ def _report(r):
 
 def main(argv=None):
     """Command line: ``python bench/run_many.py [--quick] [--json FILE] [--threads N]``."""
-    ap = argparse.ArgumentParser(prog="run_many.py", description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=20000)
-    ap.add_argument("--models", type=int, default=16)
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=None)
+    ap = argparse.ArgumentParser(prog="run_many.py", description=" ".join(__doc__.split("\n\n")[0].split()))
+    ap.add_argument("--rows", type=int, default=20000, help="training rows (default 20000)")
+    ap.add_argument("--models", type=int, default=16, help="models trained at once, and search trials (default 16)")
+    ap.add_argument("--epochs", type=int, default=1, help="epochs per model (default 1)")
+    ap.add_argument("--repeats", type=int, default=2, help="timed repeats per side, best reported (default 2)")
+    ap.add_argument("--threads", type=int, default=None, help="fastnn.set_num_threads for both sides")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (a smoke test)")
     ap.add_argument("--json", default=None, help="also write the results as JSON")
     a = ap.parse_args(argv)
