@@ -4,14 +4,13 @@ temporary directory), so the documentation cannot drift from the API.
 They run in a subprocess: the tour calls ``fastnn.sklearn.patch()``, which must not leak
 into the other tests of this process."""
 import re
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import fastnn
+from _child import child_env
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -39,11 +38,8 @@ def test_readme_python_examples_run(tmp_path):
     blocks = _blocks()
     if not blocks:
         pytest.skip("README.md is not next to the tests")
-    # the child imports the same fastnn as this process (an install, or a source tree on PYTHONPATH)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(Path(fastnn.__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, "-c", RUNNER], input="\0".join(blocks), text=True,
-                          cwd=tmp_path, env=env, capture_output=True, timeout=600)
+                          cwd=tmp_path, env=child_env(), capture_output=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert (tmp_path / "digits.fastnn").exists()  # the tour saved its model
 

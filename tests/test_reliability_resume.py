@@ -3,19 +3,15 @@ ModelCheckpoint, receives SIGINT in the middle of an epoch, and the newest check
 loaded and trained on with ``fit(initial_epoch=k)``, reproduces the uninterrupted run
 bitwise (weights, batch-norm statistics, optimizer state and the per-epoch losses)."""
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fastnn as fnn
+from _child import child, interrupt
 
-PYTHON_DIR = str(Path(fnn.__file__).resolve().parent.parent)
 
 SETUP = """
 import numpy as np, fastnn as fnn
@@ -53,22 +49,14 @@ except KeyboardInterrupt:
 
 def test_sigint_mid_epoch_then_resume_from_checkpoint_is_bitwise(tmp_path):
     ck = str(tmp_path / "ck-{epoch}.fnn")
-    env = dict(os.environ, PYTHONPATH=PYTHON_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.Popen([sys.executable, "-c", CHILD.format(ck=ck)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=env)
     losses = []
-    try:
+    with child(CHILD.format(ck=ck)) as p:
         while len(losses) < 2:  # two whole epochs checkpointed, the third under way
             line = p.stdout.readline()
             assert line, p.stderr.read()[-2000:]
             losses.append(json.loads(line)["loss"])
         time.sleep(0.02)  # into the third epoch's native loop
-        os.kill(p.pid, signal.SIGINT)
-        rest, err = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        rest, err = interrupt(p)
     assert p.returncode == 0, err[-2000:]
     lines = [json.loads(s) for s in rest.splitlines() if s.startswith("{")]
     for rec in lines[:-1]:
@@ -100,17 +88,9 @@ def test_checkpoint_written_during_interrupt_is_never_half_written(tmp_path):
     # Every checkpoint the interrupted child left behind loads (the writer replaces files
     # atomically), whichever moment the signal hit.
     ck = str(tmp_path / "ck-{epoch}.fnn")
-    env = dict(os.environ, PYTHONPATH=PYTHON_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.Popen([sys.executable, "-c", CHILD.format(ck=ck)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=env)
-    try:
+    with child(CHILD.format(ck=ck)) as p:
         assert p.stdout.readline(), p.stderr.read()[-2000:]
-        os.kill(p.pid, signal.SIGINT)
-        p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        interrupt(p)
     files = sorted(tmp_path.glob("ck-*.fnn"))
     assert files
     for f in files:

@@ -10,20 +10,16 @@
   test_model_fit.py::test_checkpoint_load_and_resume_is_bitwise.)
 """
 import os
-import signal
-import subprocess
 import sys
-import textwrap
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fastnn as fnn
+from _child import PYTHON_DIR, child, interrupt
 
 L = fnn.layers
-PYTHON_DIR = str(Path(fnn.__file__).resolve().parent.parent)
 
 
 def _data(seed, n=300, d=8, k=3):
@@ -185,17 +181,10 @@ except KeyboardInterrupt:
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_real_sigint_during_fit_leaves_a_usable_model(tmp_path):
     out = str(tmp_path / "interrupted.fnn")
-    p = subprocess.Popen([sys.executable, "-c", _CHILD.format(path=PYTHON_DIR, out=out)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with child(_CHILD.format(path=PYTHON_DIR, out=out)) as p:
         assert p.stdout.readline().strip() == "started"
         threading.Event().wait(0.3)  # some steps into the native epoch
-        os.kill(p.pid, signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        stdout, stderr = interrupt(p)
     assert p.returncode == 0, stderr[-2000:]
     assert "interrupted-ok" in stdout, (stdout, stderr[-2000:])
     assert os.path.exists(out)
