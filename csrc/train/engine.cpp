@@ -226,13 +226,15 @@ inline void load_row(T* dst, const S* src, index_t w) {
   }
 }
 // An augmented row, in double and rounded once: lam * a + (1 - lam) * p (p: nullptr when not
-// mixing), plus sigma * normal01(key, c0 + j) when sigma > 0.
+// mixing), plus sigma * normal01(key, c0 + j) when sigma > 0.  Inputs of the other type S
+// are first rounded to T, so that a float64 file feeding a float32 model gives the bits of
+// the same file converted whole before training.
 template <class T, class S>
 inline void aug_row(T* dst, const S* a, const S* p, double lam, double sigma, std::uint64_t key, std::uint64_t c0,
                     index_t w) {
   for (index_t j = 0; j < w; ++j) {
-    double v = double(a[j]);
-    if (p) v = lam * v + (1.0 - lam) * double(p[j]);
+    double v = double(T(a[j]));
+    if (p) v = lam * v + (1.0 - lam) * double(T(p[j]));
     if (sigma > 0) v += sigma * normal01(key, c0 + std::uint64_t(j));
     dst[j] = T(v);
   }
