@@ -56,8 +56,11 @@ class Augment:
     Every draw is a pure function of ``fit``'s ``seed``, the epoch and the batch's
     position in the epoch, so training with augmentation is reproducible bitwise: at
     any thread count, with an epoch cut into several native calls (progress bars, batch
-    callbacks) or resumed with ``initial_epoch``. Training metrics and the training
-    loss of an epoch are computed on the augmented batches (as in Keras).
+    callbacks) or resumed with ``initial_epoch``. The training loss of an epoch is the
+    loss on the augmented batches (as in Keras); training metrics compare the
+    predictions on the augmented inputs with the original (unmixed) targets, so read
+    ``val_`` metrics to judge the model. Unlike the original paper, which draws one
+    ``lam`` per batch, ``lam`` is drawn per row.
 
     Examples
     --------
