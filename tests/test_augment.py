@@ -380,3 +380,23 @@ def test_public_name_repr_and_config():
     assert a == Augment(1.0, 0.2) and a != Augment(1.0, 0.3) and not Augment().active
     assert a.get_config() == {"noise": 1.0, "mixup": 0.2}
     assert repr(a) == "Augment(noise=1.0, mixup=0.2)"
+
+
+def test_sequential_built_at_its_first_fit():
+    x, y = np.random.default_rng(0).standard_normal((20, 3)), np.arange(20) % 2
+    m = fnn.Sequential([L.Dense(2)], seed=0)  # no Input: built from the data inside fit
+    m.compile("sgd", fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(ValueError, match="noise"):
+        m.fit(x, y, verbose=0, augment=_bad_aug())
+    assert not m.built  # refused before building
+    m.fit(x, y, verbose=0, augment=Augment(noise=0.1, mixup=0.2))
+    h = fnn.Sequential([L.Dense(1)], seed=0)
+    h.compile("sgd", "hinge")
+    with pytest.raises(ValueError, match="mixup"):
+        h.fit(x, y.reshape(-1, 1), verbose=0, augment=Augment(mixup=0.2))
+
+
+def _bad_aug():
+    a = Augment()
+    a.noise = float("nan")
+    return a

@@ -96,14 +96,14 @@ class Augment:
 
 
 def _check(augment, model, name="augment"):
-    """The validated Augment of a fit call, or None when off."""
+    """The validated Augment of a fit call, or None when off (model None: type and values only)."""
     if augment is None:
         return None
     if not isinstance(augment, Augment):
         raise TypeError(f"{name}: expected a fastnn.data.Augment or None, got {type(augment).__name__}")
     # Re-validate: the attributes are plain and may have been changed after construction.
     noise, mixup = _rate(augment.noise, f"{name}.noise"), _rate(augment.mixup, f"{name}.mixup")
-    if mixup > 0:
+    if mixup > 0 and model is not None:
         for out, loss in zip(model.output_names, model._losses):
             if loss.loss_id in _NO_MIXUP:
                 raise ValueError(f"{name}: mixup={mixup} is meaningless for the {loss.name} loss of output "

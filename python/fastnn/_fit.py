@@ -194,8 +194,9 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
         raise ValueError(f"initial_epoch: expected an int >= 0, got {initial_epoch!r}")
     model._sync()
-    augment = _augment._check(augment, model)
+    _augment._check(augment, None)  # its type and values before anything is built
     xs = _inputs(model, x)
+    augment = _augment._check(augment, model)  # the losses exist now (a Sequential builds at its first fit)
     floats, labels = _targets(model, y)
     n_all = _data.check_rows(xs + floats + labels)
     sw = _weights(model, sample_weight, class_weight, floats, labels, n_all)
