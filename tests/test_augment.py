@@ -47,7 +47,12 @@ def _ref_fit(xs, y, W, b, *, loss, lr, batch, epochs, seed, noise=0.0, alpha=0.0
                       for t, v in enumerate(xa)]
             X = np.hstack(xa)
             Z = X @ W + b
-            G = 2.0 * (Z - T) / k if loss == "mse" else _softmax(Z) - T
+            if loss == "mse":
+                G = 2.0 * (Z - T) / k
+            elif loss == "bce":  # from logits, mean over the outputs
+                G = (1.0 / (1.0 + np.exp(-Z)) - T) / k
+            else:
+                G = _softmax(Z) - T
             G *= w[:, None] / m
             W -= lr * (X.T @ G)
             b -= lr * G.sum(axis=0)
@@ -189,6 +194,17 @@ def test_mixup_sparse_cce_soft_targets_equal_numpy(cls, noise):
           augment=Augment(noise=noise, mixup=1.0))
     W, b = _ref_fit([x], y, W0, b0, loss="sparse", lr=0.1, batch=9, epochs=3, seed=13, noise=noise, alpha=1.0,
                     sw=sw)
+    _close(m, W, b)
+
+
+def test_mixup_binary_crossentropy_soft_targets_equal_numpy(cls):
+    x, y = cls
+    yb = np.stack([y == 0, y == 2], axis=1).astype(np.float64)  # two binary targets
+    m = _linear(6, 2, "mse")
+    m.compile(optimizer=fnn.optimizers.SGD(0.1), loss=fnn.losses.BinaryCrossentropy(from_logits=True))
+    W0, b0 = m.get_weights()
+    m.fit(x, yb, batch_size=10, epochs=2, seed=6, verbose=0, augment=Augment(mixup=0.5))
+    W, b = _ref_fit([x], yb, W0, b0, loss="bce", lr=0.1, batch=10, epochs=2, seed=6, alpha=0.5)
     _close(m, W, b)
 
 
