@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -101,7 +102,18 @@ Data<T> data_of(Engine<T>& e, const py::list& xs, const py::list& ys, const py::
   Data<T> d;
   d.n = n;
   if (index_t(xs.size()) != e.n_inputs()) throw py::value_error("xs: expected one array per model input");
-  for (int t = 0; t < e.n_inputs(); ++t) d.x.push_back(rows_of<T>(xs[std::size_t(t)], "x", n, e.tensor_width(t), false));
+  using O = typename Data<T>::Other;
+  for (int t = 0; t < e.n_inputs(); ++t) {
+    // Inputs may be float32 or float64 whatever the model's type (converted per batch).
+    const py::handle h = xs[std::size_t(t)];
+    if (py::isinstance<py::array>(h) && py::reinterpret_borrow<py::array>(h).dtype().is(py::dtype::of<O>())) {
+      d.x.push_back(nullptr);
+      d.x_other.push_back(rows_of<O>(h, "x", n, e.tensor_width(t), false));
+    } else {
+      d.x.push_back(rows_of<T>(h, "x", n, e.tensor_width(t), false));
+      d.x_other.push_back(nullptr);
+    }
+  }
   const auto& outs = e.outputs();
   if (!ys.empty() || !labels.empty()) {
     if (ys.size() != outs.size() || labels.size() != outs.size())
@@ -119,6 +131,21 @@ Data<T> data_of(Engine<T>& e, const py::list& xs, const py::list& ys, const py::
   }
   if (!sw.is_none()) d.sample_weight = rows_of<T>(sw, "sample_weight", n, 1, false);
   return d;
+}
+
+// (noise, mixup, seed, epoch) or None.
+Augment augment_of(const py::object& o) {
+  Augment g;
+  if (o.is_none()) return g;
+  py::tuple t = o.cast<py::tuple>();
+  if (t.size() != 4) throw py::value_error("augment: expected (noise, mixup, seed, epoch) or None");
+  g.noise = t[0].cast<double>();
+  g.mixup = t[1].cast<double>();
+  g.seed = t[2].cast<std::uint64_t>();
+  g.epoch = t[3].cast<std::int64_t>();
+  if (!(std::isfinite(g.noise) && g.noise >= 0)) throw py::value_error("augment: noise must be finite and >= 0");
+  if (!(std::isfinite(g.mixup) && g.mixup >= 0)) throw py::value_error("augment: mixup must be finite and >= 0");
+  return g;
 }
 
 py::dict stats_dict(const EpochStats& s) {
@@ -145,7 +172,7 @@ struct EpochCall {
   py::list keep;
   EpochCall(Engine<T>& e, py::list xs, py::list ys, py::list labels, py::object sw, py::array_t<std::int64_t> order,
             index_t batch_size, index_t batch_begin, index_t batch_end, py::array_t<double> lrs, py::list collect,
-            bool stop_on_nan, bool diagnostics) {
+            bool stop_on_nan, bool diagnostics, const py::object& augment) {
     const index_t n = order.size();
     if (n < 1 || batch_size < 1) throw py::value_error("run_epoch: empty data or batch_size < 1");
     const index_t nb = (n + batch_size - 1) / batch_size;
@@ -167,6 +194,7 @@ struct EpochCall {
     a.lrs = lrs.data();
     a.stop_on_nan = stop_on_nan;
     a.diagnostics = diagnostics;
+    a.augment = augment_of(augment);
     keep.append(xs); keep.append(ys); keep.append(labels); keep.append(sw); keep.append(order);
     keep.append(lrs); keep.append(collect);
   }
@@ -187,11 +215,13 @@ py::list run_epochs_many(py::list engines, py::list calls) {
     for (const NodeSpec& nd : e.nodes())
       if (nd.kind == NODE_PYTHON) throw py::value_error("run_epochs_many: models with Python layers train one at a time");
     py::tuple c = calls[k].cast<py::tuple>();
-    if (c.size() != 12) throw py::value_error("run_epochs_many: each call is a 12-tuple of run_epoch arguments");
+    if (c.size() != 12 && c.size() != 13)
+      throw py::value_error("run_epochs_many: each call is a 12-tuple of run_epoch arguments (13th: augment)");
     cs.emplace_back(new EpochCall<T>(e, c[0].cast<py::list>(), c[1].cast<py::list>(), c[2].cast<py::list>(), c[3],
                                      c[4].cast<py::array_t<std::int64_t>>(), c[5].cast<index_t>(),
                                      c[6].cast<index_t>(), c[7].cast<index_t>(), c[8].cast<py::array_t<double>>(),
-                                     c[9].cast<py::list>(), c[10].cast<bool>(), c[11].cast<bool>()));
+                                     c[9].cast<py::list>(), c[10].cast<bool>(), c[11].cast<bool>(),
+                                     c.size() == 13 ? py::object(c[12]) : py::object(py::none())));
     for (Engine<T>* prev : es)
       if (prev == &e) throw py::value_error("run_epochs_many: an engine appears twice");
     es.push_back(&e);
@@ -261,9 +291,9 @@ void bind_engine(py::module_& m, const char* name) {
           "run_epoch",
           [](E& e, py::list xs, py::list ys, py::list labels, py::object sw, py::array_t<std::int64_t> order,
              index_t batch_size, index_t batch_begin, index_t batch_end, py::array_t<double> lrs, py::list collect,
-             bool stop_on_nan, bool diagnostics, py::object py_layers) {
+             bool stop_on_nan, bool diagnostics, py::object py_layers, py::object augment) {
             EpochCall<T> call(e, xs, ys, labels, sw, order, batch_size, batch_begin, batch_end, lrs, collect,
-                              stop_on_nan, diagnostics);
+                              stop_on_nan, diagnostics, augment);
             PyHost<T> host(py_layers);
             EpochStats st;
             {
@@ -276,7 +306,7 @@ void bind_engine(py::module_& m, const char* name) {
           },
           arg("xs"), arg("ys"), arg("labels"), arg("sample_weight"), arg("order"), arg("batch_size"),
           arg("batch_begin"), arg("batch_end"), arg("lrs"), arg("collect"), arg("stop_on_nan") = false,
-          arg("diagnostics") = false, arg("py_layers") = py::none())
+          arg("diagnostics") = false, arg("py_layers") = py::none(), arg("augment") = py::none())
       .def(
           "predict",
           [](E& e, py::list xs, index_t n, index_t batch_size, py::list outs, py::object py_layers) {
@@ -396,7 +426,7 @@ void register_train(py::module_& m) {
         "One epoch (or batch range) for each float64 engine, one model per thread.");
   m.def(
       "all_finite",
-      [](const py::array& a) {
+      [](const py::array& a, bool as_float32) {
         // No temporary (numpy's isfinite(x).all() allocates a bool array as large as x).
         auto check = [&](auto tag) {
           using T = decltype(tag);
@@ -410,8 +440,16 @@ void register_train(py::module_& m) {
             for (index_t c = 0; c < (n + 4095) / 4096; ++c) {
               int bad = 0;
               const index_t e = std::min(n, (c + 1) * 4096);
+              if (as_float32) {  // float64 data that a float32 model converts per batch
 #pragma omp simd reduction(| : bad)
-              for (index_t i = c * 4096; i < e; ++i) bad |= !(p[i] - p[i] == T(0));  // NaN for NaN/Inf
+                for (index_t i = c * 4096; i < e; ++i) {
+                  const float f = float(p[i]);
+                  bad |= !(f - f == 0.0f);
+                }
+              } else {
+#pragma omp simd reduction(| : bad)
+                for (index_t i = c * 4096; i < e; ++i) bad |= !(p[i] - p[i] == T(0));  // NaN for NaN/Inf
+              }
               ok = ok && !bad;
             }
           }
@@ -422,7 +460,34 @@ void register_train(py::module_& m) {
         if (a.dtype().is(py::dtype::of<double>())) return check(double{});
         throw py::type_error("all_finite: expected float32 or float64, got " + describe(a));
       },
-      arg("a"), "True when no element is NaN or +-Inf (no temporary array).");
+      arg("a"), arg("as_float32") = false,
+      "True when no element is NaN or +-Inf (no temporary array); as_float32: after rounding to float32.");
+  m.def(
+      "_augment_draws",
+      [](std::uint64_t seed, std::int64_t epoch, std::int64_t batch, index_t b, double mixup) {
+        if (b < 0) throw py::value_error("b: must be >= 0");
+        if (!(std::isfinite(mixup) && mixup > 0)) throw py::value_error("mixup: must be finite and > 0");
+        py::array_t<double> lam(b);
+        py::array_t<std::int64_t> partner(b);
+        const std::uint64_t bk = aug_batch_key(seed, epoch, batch);
+        for (index_t r = 0; r < b; ++r) lam.mutable_data()[r] = mixup_lambda(bk, mixup, r);
+        mixup_partners(bk, b, partner.mutable_data());
+        return py::make_tuple(lam, partner);
+      },
+      arg("seed"), arg("epoch"), arg("batch"), arg("b"), arg("mixup"),
+      "The mixup draws of training batch `batch` (b rows) of `epoch`: (lambdas, partner positions).");
+  m.def(
+      "_augment_normals",
+      [](std::uint64_t seed, std::int64_t epoch, std::int64_t batch, int input, index_t count) {
+        if (count < 0) throw py::value_error("count: must be >= 0");
+        py::array_t<double> out(count);
+        const std::uint64_t key = aug_noise_key(aug_batch_key(seed, epoch, batch), input);
+        for (index_t i = 0; i < count; ++i) out.mutable_data()[i] = normal01(key, std::uint64_t(i));
+        return out;
+      },
+      arg("seed"), arg("epoch"), arg("batch"), arg("input"), arg("count"),
+      "The standard normals of the input noise of a training batch: element (r, j) of input `input` "
+      "(width w) is entry r * w + j.");
   m.def(
       "shuffle_order",
       [](index_t n, std::uint64_t seed, std::uint64_t epoch) {

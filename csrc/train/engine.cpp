@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include "fastnn/act.h"
 #include "train/nodes.h"
@@ -203,34 +204,113 @@ void Engine<T>::prepare(Workspace<T>& ws, index_t batch, bool training) {
       ws.labels[o].resize(sparse ? B : 0);
     }
     ws.weight.resize(B);
+    ws.lam.resize(B);
+    ws.partner.resize(B);
+    ws.labels2.resize(outputs_.size());
+    for (std::size_t o = 0; o < outputs_.size(); ++o) ws.labels2[o].resize(outputs_[o].loss.id == LOSS_SPARSE_CCE ? B : 0);
     index_t wmax = 0;
     for (const OutputSpec& o : outputs_) wmax = std::max(wmax, width_[std::size_t(o.tensor)]);
     ws.loss_scratch.resize(B * wmax);
   }
 }
 
-template <class T>
-void Engine<T>::gather(Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b) {
-  for (int t = 0; t < n_inputs_; ++t) {
-    const index_t w = width_[std::size_t(t)];
-    T* dst = ws.act[std::size_t(t)].data();
-    const T* src = d.x[std::size_t(t)];
-    parallel_range(b, double(w) * 0.3, [&](index_t r0, index_t r1) {
-      for (index_t r = r0; r < r1; ++r) std::memcpy(dst + r * w, src + rows[r] * w, sizeof(T) * std::size_t(w));
-    });
-    ws.xin[std::size_t(t)] = dst;
+namespace {
+// dst[0, w) = src[0, w) converted to T (a plain copy when S is T).
+template <class T, class S>
+inline void load_row(T* dst, const S* src, index_t w) {
+  if constexpr (std::is_same<T, S>::value) {
+    std::memcpy(dst, src, sizeof(T) * std::size_t(w));
+  } else {
+#pragma omp simd
+    for (index_t j = 0; j < w; ++j) dst[j] = T(src[j]);
   }
+}
+// An augmented row, in double and rounded once: lam * a + (1 - lam) * p (p: nullptr when not
+// mixing), plus sigma * normal01(key, c0 + j) when sigma > 0.  Inputs of the other type S
+// are first rounded to T, so that a float64 file feeding a float32 model gives the bits of
+// the same file converted whole before training.
+template <class T, class S>
+inline void aug_row(T* dst, const S* a, const S* p, double lam, double sigma, std::uint64_t key, std::uint64_t c0,
+                    index_t w) {
+  for (index_t j = 0; j < w; ++j) {
+    double v = double(T(a[j]));
+    if (p) v = lam * v + (1.0 - lam) * double(T(p[j]));
+    if (sigma > 0) v += sigma * normal01(key, c0 + std::uint64_t(j));
+    dst[j] = T(v);
+  }
+}
+}  // namespace
+
+template <class T>
+void Engine<T>::gather_input(Workspace<T>& ws, const Data<T>& d, int t, const std::int64_t* rows, index_t b,
+                             const Augment* aug, std::uint64_t batch_key) {
+  const index_t w = width_[std::size_t(t)];
+  T* dst = ws.act[std::size_t(t)].data();
+  const double sigma = aug ? aug->noise : 0.0;
+  const bool mix = ws.mixed;
+  auto run = [&](const auto* src) {
+    if (!mix && !(sigma > 0)) {
+      parallel_range(b, double(w) * 0.3, [&](index_t r0, index_t r1) {
+        for (index_t r = r0; r < r1; ++r) load_row(dst + r * w, src + rows[r] * w, w);
+      });
+      return;
+    }
+    const std::uint64_t key = sigma > 0 ? aug_noise_key(batch_key, t) : 0;
+    const double* lam = ws.lam.data();
+    const std::int64_t* part = ws.partner.data();
+    parallel_range(b, double(w) * (sigma > 0 ? 25.0 : 1.0), [&](index_t r0, index_t r1) {
+      for (index_t r = r0; r < r1; ++r)
+        aug_row(dst + r * w, src + rows[r] * w, mix ? src + rows[part[r]] * w : nullptr, mix ? lam[r] : 1.0, sigma,
+                key, std::uint64_t(r * w), w);
+    }, 1);
+  };
+  if (d.x[std::size_t(t)])
+    run(d.x[std::size_t(t)]);
+  else
+    run(d.x_other[std::size_t(t)]);
+  ws.xin[std::size_t(t)] = dst;
+}
+
+template <class T>
+void Engine<T>::gather(Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b, const Augment* aug,
+                       index_t batch) {
+  if (aug && !aug->active()) aug = nullptr;
+  ws.mixed = aug && aug->mixup > 0;
+  const std::uint64_t bk = aug ? aug_batch_key(aug->seed, aug->epoch, batch) : 0;
+  const double* lam = ws.lam.data();
+  const std::int64_t* part = ws.partner.data();
+  if (ws.mixed) {
+    const double alpha = aug->mixup;
+    double* L = ws.lam.data();
+    parallel_range(b, 300.0, [&](index_t r0, index_t r1) {
+      for (index_t r = r0; r < r1; ++r) L[r] = mixup_lambda(bk, alpha, r);
+    }, 1);
+    mixup_partners(bk, b, ws.partner.data());
+  }
+  for (int t = 0; t < n_inputs_; ++t) gather_input(ws, d, t, rows, b, aug, bk);
   for (std::size_t o = 0; o < outputs_.size(); ++o) {
     const index_t w = width_[std::size_t(outputs_[o].tensor)];
     if (d.labels[o]) {
       for (index_t r = 0; r < b; ++r) ws.labels[o][r] = d.labels[o][rows[r]];
+      if (ws.mixed)
+        for (index_t r = 0; r < b; ++r) ws.labels2[o][r] = d.labels[o][rows[part[r]]];
     } else {
       T* dst = ws.target[o].data();
-      for (index_t r = 0; r < b; ++r) std::memcpy(dst + r * w, d.y[o] + rows[r] * w, sizeof(T) * std::size_t(w));
+      const T* y = d.y[o];
+      if (ws.mixed)
+        for (index_t r = 0; r < b; ++r) aug_row(dst + r * w, y + rows[r] * w, y + rows[part[r]] * w, lam[r], 0.0, 0, 0, w);
+      else
+        for (index_t r = 0; r < b; ++r) std::memcpy(dst + r * w, y + rows[r] * w, sizeof(T) * std::size_t(w));
     }
   }
-  if (d.sample_weight)
-    for (index_t r = 0; r < b; ++r) ws.weight[r] = d.sample_weight[rows[r]];
+  if (d.sample_weight) {
+    const T* sw = d.sample_weight;
+    if (ws.mixed)
+      for (index_t r = 0; r < b; ++r)
+        ws.weight[r] = T(lam[r] * double(sw[rows[r]]) + (1.0 - lam[r]) * double(sw[rows[part[r]]]));
+    else
+      for (index_t r = 0; r < b; ++r) ws.weight[r] = sw[rows[r]];
+  }
 }
 
 template <class T>
@@ -348,7 +428,12 @@ void Engine<T>::loss_seed(Workspace<T>& ws, index_t r0, index_t b, index_t B, bo
     if (seeded >= 0) ready[seeded] = 1;
     const bool sparse = spec.id == LOSS_SPARSE_CCE;
     // Rows [r0, r0 + b) of a batch of B: the gradient scale is the whole batch's.
-    loss_rows<T>(spec, r0, r0 + b, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
+    if (sparse && ws.mixed)
+      loss_rows_mixed<T>(spec, r0, r0 + b, w, pred, w, ws.labels[o].data(), ws.labels2[o].data(), ws.lam.data(),
+                         weighted ? ws.weight.data() : nullptr, T(out.weight / double(B)), ws.loss_rows[o].data(),
+                         target, w);
+    else
+      loss_rows<T>(spec, r0, r0 + b, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
                  sparse ? ws.labels[o].data() : nullptr, weighted ? ws.weight.data() : nullptr,
                  T(out.weight / double(B)), ws.loss_rows[o].data(), target, w);
     if (add) copy_into(dpred + r0 * w, target + r0 * w, b * w, true);

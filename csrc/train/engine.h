@@ -8,12 +8,21 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "train/buffer.h"
 #include "train/spec.h"
 
 namespace fastnn {
+
+// Sparse categorical cross-entropy of a mixup batch (losses.cpp): row r's target is
+// lam[r] * onehot(labels[r]) + (1 - lam[r]) * onehot(labels2[r]); as loss_rows otherwise.
+template <class T>
+void loss_rows_mixed(const LossSpec& spec, index_t r0, index_t r1, index_t cols, const T* pred, index_t ldp,
+                     const std::int64_t* labels, const std::int64_t* labels2, const double* lam, const T* w,
+                     T grad_scale, double* loss_row, T* dpred, index_t ldd);
+
 namespace train {
 
 // Calls into Python (custom layers, Ctrl-C checks) made by the bindings.  Each returns false
@@ -46,6 +55,12 @@ struct Workspace {
   Buffer<T> weight;                     // (batch) sample weights
   std::vector<Buffer<double>> loss_rows;  // per output (batch): unweighted sample losses
   Buffer<T> loss_scratch;                 // (batch, widest output): a second seed of one buffer
+  // Mixup (training batches only): per row its lambda and partner position; per sparse
+  // output the partner's labels.  `mixed` says whether the batch in the workspace is mixed.
+  Buffer<double> lam;
+  Buffer<std::int64_t> partner;
+  std::vector<Buffer<std::int64_t>> labels2;
+  bool mixed = false;
   std::vector<std::vector<char>> ready;   // per row chunk, per tensor: gradient buffer holds a value
   std::vector<Buffer<T>> chunk_grads;     // per row chunk after the first: parameter gradients
 };
@@ -67,13 +82,27 @@ struct EpochStats {
 // Inputs of one training call, validated by the bindings.
 template <class T>
 struct Data {
+  // The other floating type: model inputs may be stored as either, and are converted one
+  // batch at a time (a float64 memory-mapped file feeding a float32 model is never copied whole).
+  using Other = typename std::conditional<std::is_same<T, float>::value, double, float>::type;
   index_t n = 0;
-  std::vector<const T*> x;                 // per model input, (n, width)
+  std::vector<const T*> x;                 // per model input, (n, width), or nullptr: see x_other
+  std::vector<const Other*> x_other;       // per model input: the rows as Other where x[t] is nullptr
   std::vector<const T*> y;                 // per output (n, width) or nullptr
   std::vector<const std::int64_t*> labels; // per output (n) or nullptr
   const T* sample_weight = nullptr;        // (n) or nullptr
   const std::int64_t* order = nullptr;     // (n) row order of the epoch
   std::vector<T*> collect;                 // per output (n, width) or nullptr: predictions
+};
+
+// Augmentation of training batches (run_epoch only): mixup, then additive Gaussian noise
+// on every model input, from the counter-based streams of (seed, epoch, batch) (rng.h).
+struct Augment {
+  double noise = 0;   // standard deviation; 0: off
+  double mixup = 0;   // alpha of Beta(alpha, alpha); 0: off
+  std::uint64_t seed = 0;
+  std::int64_t epoch = 0;
+  bool active() const { return noise > 0 || mixup > 0; }
 };
 
 struct EpochArgs {
@@ -82,6 +111,7 @@ struct EpochArgs {
   const double* lrs = nullptr;             // learning rate of each batch in [begin, end)
   bool stop_on_nan = false;
   bool diagnostics = false;
+  Augment augment;
 };
 
 template <class T>
@@ -125,7 +155,12 @@ class Engine {
   void check_structure();
   void plan_fusion();
   void prepare(Workspace<T>& ws, index_t batch, bool training);
-  void gather(Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b);
+  // Batch rows into the workspace; with `aug`, mixup and noise of batch `batch` are applied
+  // on the way (one pass either way).
+  void gather(Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b,
+              const Augment* aug = nullptr, index_t batch = 0);
+  void gather_input(Workspace<T>& ws, const Data<T>& d, int t, const std::int64_t* rows, index_t b,
+                    const Augment* aug, std::uint64_t batch_key);
   // Passes over rows [r0, r0 + b) of the batch in the workspace (row-independent nodes only
   // when r0 > 0: no batch normalization, no Python layers).
   bool forward(Workspace<T>& ws, index_t r0, index_t b, bool training, std::int64_t step, bool update_stats,

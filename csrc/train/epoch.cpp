@@ -117,7 +117,7 @@ EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* h
     const index_t r0 = bi * B, r1 = std::min(d.n, r0 + B), b = r1 - r0;
     if (b <= 0) break;
     const std::int64_t* rows = d.order + r0;
-    gather(ws, d, rows, b);
+    gather(ws, d, rows, b, a.augment.active() ? &a.augment : nullptr, bi);
     if (!step_grads(ws, b, iterations, true, weighted, host, B)) {
       st.host_error = true;
       break;
@@ -196,7 +196,20 @@ bool Engine<T>::predict(const Data<T>& d, index_t batch_size, const std::vector<
   const index_t B = std::min(batch_size, ws.batch);
   for (index_t r0 = 0; r0 < d.n; r0 += B) {
     const index_t b = std::min(B, d.n - r0);
-    for (int t = 0; t < n_inputs_; ++t) ws.xin[std::size_t(t)] = d.x[std::size_t(t)] + r0 * width_[std::size_t(t)];
+    for (int t = 0; t < n_inputs_; ++t) {
+      const index_t w = width_[std::size_t(t)];
+      if (d.x[std::size_t(t)]) {  // rows in place
+        ws.xin[std::size_t(t)] = d.x[std::size_t(t)] + r0 * w;
+      } else {  // the other floating type: converted one batch at a time
+        const auto* src = d.x_other[std::size_t(t)] + r0 * w;
+        T* dst = ws.act[std::size_t(t)].data();
+        parallel_range(b * w, 0.3, [&](index_t i0, index_t i1) {
+#pragma omp simd
+          for (index_t i = i0; i < i1; ++i) dst[i] = T(src[i]);
+        });
+        ws.xin[std::size_t(t)] = dst;
+      }
+    }
     if (!forward(ws, 0, b, false, 0, false, host)) return false;
     for (std::size_t o = 0; o < outputs_.size() && o < out.size(); ++o) {
       const index_t w = width_[std::size_t(outputs_[o].tensor)];

@@ -172,13 +172,21 @@ double bce_row(const RowArgs& a, const T* p, const T* y, T* d) {
 
 // ---------------------------------------------------------------- categorical cross-entropy
 //
-// Targets t_j = ta * y_j + tb (smoothed dense targets) or, with kSparse, the one-hot of
-// `label` (y unused).  Plain parameters rather than a functor object, whose fields, read
+// Targets t_j = ta * y_j + tb (smoothed dense targets, kDense), the one-hot of `label`
+// (kSparse; y unused) or, for a mixup batch, lam * onehot(label) + (1 - lam) * onehot(label2)
+// (kMixed).  Plain parameters rather than a functor object, whose fields, read
 // through memory, could alias the gradient row and keep the loops from vectorizing.
 
-template <bool kSparse, class T>
-inline double target(const T* y, double ta, double tb, index_t label, index_t j) {
-  if constexpr (kSparse) return j == label ? 1.0 : 0.0;
+enum TargetMode : int { kDense = 0, kSparse = 1, kMixed = 2 };
+struct Labels {
+  index_t label = 0, label2 = 0;
+  double lam = 1.0;
+};
+
+template <int kMode, class T>
+inline double target(const T* y, double ta, double tb, const Labels& l, index_t j) {
+  if constexpr (kMode == kSparse) return j == l.label ? 1.0 : 0.0;
+  else if constexpr (kMode == kMixed) return (j == l.label ? l.lam : 0.0) + (j == l.label2 ? 1.0 - l.lam : 0.0);
   else return ta * double(y[j]) + tb;
 }
 
@@ -200,8 +208,8 @@ double exp_sum(const T* x, index_t j0, index_t j1, double m, double* z) {
   return sum;
 }
 
-template <class T, bool G, bool kSparse>
-double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, double tb, index_t label, T* d) {
+template <class T, bool G, int kMode>
+double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, double tb, const Labels lb, T* d) {
   const index_t n = a.n;
   index_t im = 0;
   for (index_t j = 1; j < n; ++j)
@@ -221,7 +229,7 @@ double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, doubl
   double acc = 0.0, tsum = 0.0;
 #pragma omp simd reduction(+ : acc, tsum)
   for (index_t j = 0; j < n; ++j) {
-    const double tj = target<kSparse>(y, ta, tb, label, j);
+    const double tj = target<kMode>(y, ta, tb, lb, j);
     acc += tj * ((m - double(x[j])) + log_s);
     tsum += tj;
   }
@@ -229,11 +237,11 @@ double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, doubl
     const double c = inv_s * tsum, s = a.s;
     if (keep) {
 #pragma omp simd
-      for (index_t j = 0; j < n; ++j) d[j] = T(s * (z[j] * c - target<kSparse>(y, ta, tb, label, j)));
+      for (index_t j = 0; j < n; ++j) d[j] = T(s * (z[j] * c - target<kMode>(y, ta, tb, lb, j)));
     } else {
       for (index_t j = 0; j < n; ++j) {  // exp(x_im - m) = exp(0) = 1 exactly
         const double zj = std::exp(double(x[j]) - m);
-        d[j] = T(s * (zj * c - target<kSparse>(y, ta, tb, label, j)));
+        d[j] = T(s * (zj * c - target<kMode>(y, ta, tb, lb, j)));
       }
     }
   }
@@ -243,8 +251,8 @@ double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, doubl
 // From probabilities (Keras): q = p / sum(p), c = clip(q, eps, 1 - eps),
 // loss = -sum_j t_j log c_j.  With g_j = dL/dq_j = -t_j / q_j where eps <= q_j <= 1 - eps
 // (else 0), dL/dp_k = (g_k - sum_j g_j q_j) / sum(p).
-template <class T, bool G, bool kSparse>
-double cce_probs_row(const RowArgs& a, const T* p, const T* y, double ta, double tb, index_t label, T* d) {
+template <class T, bool G, int kMode>
+double cce_probs_row(const RowArgs& a, const T* p, const T* y, double ta, double tb, const Labels lb, T* d) {
   const index_t n = a.n;
   double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
@@ -252,7 +260,7 @@ double cce_probs_row(const RowArgs& a, const T* p, const T* y, double ta, double
   const double inv = 1.0 / sum;
   double acc = 0.0, dot = 0.0;
   for (index_t j = 0; j < n; ++j) {
-    const double tj = target<kSparse>(y, ta, tb, label, j);
+    const double tj = target<kMode>(y, ta, tb, lb, j);
     if (tj == 0.0) continue;  // no contribution: one log per row for one-hot targets
     const double q = double(p[j]) * inv;
     const double c = std::min(std::max(q, kEps), 1.0 - kEps);
@@ -263,7 +271,7 @@ double cce_probs_row(const RowArgs& a, const T* p, const T* y, double ta, double
     const double sc = a.s * inv;
 #pragma omp simd
     for (index_t j = 0; j < n; ++j) {
-      const double tj = target<kSparse>(y, ta, tb, label, j);
+      const double tj = target<kMode>(y, ta, tb, lb, j);
       const double q = double(p[j]) * inv;
       const double c = std::min(std::max(q, kEps), 1.0 - kEps);
       const double gj = tj != 0.0 && q == c ? -tj / c : 0.0;  // 0 where q is clipped
@@ -286,12 +294,14 @@ double row_loss(const RowArgs& a, const T* p, const T* y, std::int64_t label, T*
     case LOSS_BCE: return bce_row<T, G>(a, p, y, d);
     case LOSS_CCE: {
       const double ls = sp.label_smoothing, ta = 1.0 - ls, tb = ls / double(a.n);
-      return sp.from_logits ? cce_logits_row<T, G, false>(a, p, y, ta, tb, 0, d)
-                            : cce_probs_row<T, G, false>(a, p, y, ta, tb, 0, d);
+      return sp.from_logits ? cce_logits_row<T, G, kDense>(a, p, y, ta, tb, Labels{}, d)
+                            : cce_probs_row<T, G, kDense>(a, p, y, ta, tb, Labels{}, d);
     }
-    case LOSS_SPARSE_CCE:
-      return sp.from_logits ? cce_logits_row<T, G, true>(a, p, y, 1.0, 0.0, index_t(label), d)
-                            : cce_probs_row<T, G, true>(a, p, y, 1.0, 0.0, index_t(label), d);
+    case LOSS_SPARSE_CCE: {
+      const Labels lb{index_t(label), 0, 1.0};
+      return sp.from_logits ? cce_logits_row<T, G, kSparse>(a, p, y, 1.0, 0.0, lb, d)
+                            : cce_probs_row<T, G, kSparse>(a, p, y, 1.0, 0.0, lb, d);
+    }
     case LOSS_HINGE: return hinge_row<T, G, false>(a, p, y, d);
     case LOSS_SQUARED_HINGE: return hinge_row<T, G, true>(a, p, y, d);
     case LOSS_KLD: return kld_row<T, G>(a, p, y, d);
@@ -324,6 +334,36 @@ void loss_rows(const LossSpec& spec, index_t r0, index_t r1, index_t cols, const
     if (loss_row) loss_row[r] = l;
   }
 }
+
+template <class T>
+void loss_rows_mixed(const LossSpec& spec, index_t r0, index_t r1, index_t cols, const T* pred, index_t ldp,
+                     const std::int64_t* labels, const std::int64_t* labels2, const double* lam, const T* w,
+                     T grad_scale, double* loss_row, T* dpred, index_t ldd) {
+  if (cols <= 0 || (!loss_row && !dpred)) return;
+  RowArgs a{&spec, cols, 0.0};
+  for (index_t r = r0; r < r1; ++r) {
+    const T* p = pred + r * ldp;
+    const Labels lb{index_t(labels[r]), index_t(labels2[r]), lam[r]};
+    double l;
+    if (dpred) {
+      a.s = double(grad_scale) * (w ? double(w[r]) : 1.0);
+      T* d = dpred + r * ldd;
+      l = spec.from_logits ? cce_logits_row<T, true, kMixed>(a, p, static_cast<const T*>(nullptr), 1.0, 0.0, lb, d)
+                           : cce_probs_row<T, true, kMixed>(a, p, static_cast<const T*>(nullptr), 1.0, 0.0, lb, d);
+    } else {
+      l = spec.from_logits ? cce_logits_row<T, false, kMixed>(a, p, static_cast<const T*>(nullptr), 1.0, 0.0, lb, nullptr)
+                           : cce_probs_row<T, false, kMixed>(a, p, static_cast<const T*>(nullptr), 1.0, 0.0, lb, nullptr);
+    }
+    if (loss_row) loss_row[r] = l;
+  }
+}
+
+template void loss_rows_mixed<float>(const LossSpec&, index_t, index_t, index_t, const float*, index_t,
+                                     const std::int64_t*, const std::int64_t*, const double*, const float*, float,
+                                     double*, float*, index_t);
+template void loss_rows_mixed<double>(const LossSpec&, index_t, index_t, index_t, const double*, index_t,
+                                      const std::int64_t*, const std::int64_t*, const double*, const double*, double,
+                                      double*, double*, index_t);
 
 template void loss_rows<float>(const LossSpec&, index_t, index_t, index_t, const float*, index_t, const float*,
                                index_t, const std::int64_t*, const float*, float, double*, float*, index_t);

@@ -370,6 +370,7 @@ class Engine32:
         stop_on_nan: bool = False,
         diagnostics: bool = False,
         py_layers: Sequence[Any] | None = None,
+        augment: tuple[float, float, int, int] | None = None,
     ) -> _EpochStats:
         """Train on batches [batch_begin, batch_end) of the epoch whose row order is
         ``order`` (int64), one learning rate per batch in ``lrs`` (float64), GIL released."""
@@ -433,6 +434,7 @@ class Engine64:
         stop_on_nan: bool = False,
         diagnostics: bool = False,
         py_layers: Sequence[Any] | None = None,
+        augment: tuple[float, float, int, int] | None = None,
     ) -> _EpochStats:
         """As :meth:`Engine32.run_epoch`, in float64."""
     def predict(
@@ -454,8 +456,16 @@ class Engine64:
         py_layers: Sequence[Any] | None = None,
     ) -> float: ...
 
-def all_finite(a: npt.NDArray[np.floating[Any]]) -> bool:
-    """True when no element is NaN or +-Inf (no temporary array)."""
+def all_finite(a: npt.NDArray[np.floating[Any]], as_float32: bool = False) -> bool:
+    """True when no element is NaN or +-Inf (no temporary array); as_float32: after rounding to float32."""
+
+def _augment_draws(seed: _Int, epoch: _Int, batch: _Int, b: _Int,
+                   mixup: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """The mixup draws of training batch `batch` (b rows) of `epoch`: (lambdas, partner positions)."""
+
+def _augment_normals(seed: _Int, epoch: _Int, batch: _Int, input: _Int, count: _Int) -> npt.NDArray[np.float64]:
+    """The standard normals of the input noise of a training batch: element (r, j) of input
+    `input` (width w) is entry r * w + j."""
 
 def shuffle_order(n: _Int, seed: _Int, epoch: _Int) -> npt.NDArray[np.int64]:
     """A permutation of range(n), a pure function of (n, seed, epoch)."""

@@ -30,8 +30,12 @@ def _check_numeric(a, name):
         raise TypeError(f"{name}: expected real numbers, got {_describe(a)}")
 
 
-def as_matrix(v, name, dtype, width=None):
-    """A C-contiguous 2-D array of `dtype`, finite, with `width` columns when given."""
+def as_matrix(v, name, dtype, width=None, other_float=False):
+    """A C-contiguous 2-D array of `dtype`, finite, with `width` columns when given.
+
+    With `other_float`, a C-contiguous float32 or float64 array is returned as it is
+    whatever `dtype` (model inputs: the engine converts them one batch at a time, so a
+    memory-mapped file is never copied whole), checked after rounding to `dtype`."""
     a = _to_array(v, name)
     _check_numeric(a, name)
     if a.ndim != 2:
@@ -41,6 +45,13 @@ def as_matrix(v, name, dtype, width=None):
         raise ValueError(f"{name}: empty data, got {_describe(a)}")
     if width is not None and a.shape[1] != width:
         raise ValueError(f"{name}: the model expects {width} features, got {_describe(a)}")
+    dtype = np.dtype(dtype)
+    if other_float and a.dtype in (np.float32, np.float64) and a.flags.c_contiguous:
+        out = a  # no copy (np.memmap / np.load(mmap_mode="r") stay on disk)
+        narrows = dtype == np.float32 and a.dtype == np.float64
+        if not _core.all_finite(out, narrows):  # no temporary; beyond float32's range counts as Inf
+            raise ValueError(f"{name}: contains NaN or Inf{' as float32' if narrows else ''} ({_describe(a)})")
+        return out
     with np.errstate(over="ignore"):  # values beyond float32's range become Inf: refused just below
         out = np.ascontiguousarray(a, dtype=dtype)
     if not _core.all_finite(out):

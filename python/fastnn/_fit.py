@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from fastnn import _core, _data
+from fastnn import _augment, _core, _data
 
 _PREDICT_BATCH = 1024
 
@@ -21,7 +21,7 @@ def _inputs(model, x):
     if hasattr(model, "_ensure_built"):
         model._ensure_built(x)
     xs = _data.split_named(x, model.input_names, "x")
-    return [_data.as_matrix(v, "x", model.dtype, t.width) for v, t in zip(xs, model._inputs)]
+    return [_data.as_matrix(v, "x", model.dtype, t.width, other_float=True) for v, t in zip(xs, model._inputs)]
 
 
 def _targets(model, y):
@@ -183,7 +183,7 @@ def _split_validation(xs, floats, labels, sw, split):
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-        class_weight, sample_weight, initial_epoch, seed, diagnostics):
+        class_weight, sample_weight, initial_epoch, seed, diagnostics, augment=None):
     from fastnn import callbacks as cbm
 
     _prepare(model)
@@ -194,7 +194,9 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
         raise ValueError(f"initial_epoch: expected an int >= 0, got {initial_epoch!r}")
     model._sync()
+    _augment._check(augment, None)  # its type and values before anything is built
     xs = _inputs(model, x)
+    augment = _augment._check(augment, model)  # the losses exist now (a Sequential builds at its first fit)
     floats, labels = _targets(model, y)
     n_all = _data.check_rows(xs + floats + labels)
     sw = _weights(model, sample_weight, class_weight, floats, labels, n_all)
@@ -243,13 +245,14 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
             tot = {"loss_sum": 0.0, "samples": 0, "output_loss_sum": np.zeros(len(model._outputs)),
                    "grad_norm_sum": 0.0, "batches": 0}
             diag = {}
+            aug = _augment._native(augment, seed, epoch)
             nan_batch = -1
             b = 0
             while b < n_batches:
                 e = min(n_batches, b + chunk)
                 lrs = model.optimizer._learning_rates(e - b, epoch)
                 st = model._engine.run_epoch(xs, yl, ll, sw, order, min(batch_size, n), b, e, lrs, collect, stop_on_nan,
-                                             bool(diagnostics), model._py_layers)
+                                             bool(diagnostics), model._py_layers, aug)
                 tot["loss_sum"] += st["loss_sum"]
                 tot["samples"] += st["samples"]
                 tot["batches"] += st["batches"]

@@ -1,13 +1,16 @@
 """Preprocessing: feature scaling fitted on training data only, one-hot encoding and label
-encoding. pandas DataFrames and Series are accepted wherever arrays are (converted once
-with ``to_numpy``); outputs are always numpy arrays."""
+encoding; :class:`Augment` (noise and mixup of training batches). pandas DataFrames and
+Series are accepted wherever arrays are (converted once with ``to_numpy``); outputs are
+always numpy arrays."""
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-__all__ = ["Standardizer", "MinMaxScaler", "one_hot", "LabelEncoder"]
+from fastnn._augment import Augment
+
+__all__ = ["Standardizer", "MinMaxScaler", "one_hot", "LabelEncoder", "Augment"]
 
 
 def _as_array(v, name):

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from fastnn import _core, _data, _fit, io, layers, regularizers
+from fastnn import _augment, _core, _data, _fit, io, layers, regularizers
 
 __all__ = ["fit_many"]
 
@@ -64,7 +64,7 @@ def _check_variants(variants):
 
 
 def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sample_weight=None,
-             validation_data=None):
+             validation_data=None, augment=None):
     """Train one copy of ``model`` per variant, all at once.
 
     Each variant is a dict with any of ``seed`` (initial weights, dropout streams and
@@ -73,7 +73,7 @@ def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sampl
     all variants have the same keys. Every epoch is one native call for all models, one
     model per thread. Each returned model equals, bitwise, the model built from the same
     architecture with the variant's settings and trained alone with ``fit(x, y,
-    batch_size, epochs, shuffle)``.
+    batch_size, epochs, shuffle, augment=augment)``.
 
     Parameters
     ----------
@@ -85,6 +85,8 @@ def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sampl
         As :meth:`Model.fit`.
     validation_data : (x_val, y_val), optional
         Evaluated after each epoch into each model's ``history`` (``val_`` keys).
+    augment : :class:`fastnn.data.Augment`, optional
+        As :meth:`Model.fit`; each model's draws come from its own seed.
 
     Returns
     -------
@@ -101,6 +103,7 @@ def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sampl
         raise ValueError(f"epochs: expected an int >= 0, got {epochs!r}")
     models = [_variant_model(model, v) for v in variants]
     m0 = models[0]
+    augment = _augment._check(augment, m0)
     xs = _fit._inputs(m0, x)
     floats, labels = _fit._targets(m0, y)
     n = _data.check_rows(xs + floats + labels)
@@ -120,7 +123,8 @@ def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sampl
             collect = [np.empty((n, t.width), dtype=m.dtype) if ms else None
                        for t, ms in zip(m._outputs, m._metric_objs)]
             collects.append(collect)
-            calls.append((xs, yl, ll, sw, order, min(batch_size, n), 0, n_batches, lrs, collect, False, False))
+            calls.append((xs, yl, ll, sw, order, min(batch_size, n), 0, n_batches, lrs, collect, False, False,
+                          _augment._native(augment, m.seed, epoch)))
         stats = run([m._engine for m in models], calls)
         for m, st, collect in zip(models, stats, collects):
             logs = {"loss": st["loss_sum"] / max(st["samples"], 1)}

@@ -230,7 +230,7 @@ class Model:
     # -- training / inference (implemented in fastnn._fit) --------------------------------
     def fit(self, x, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0, seed=None,
-            diagnostics=False):
+            diagnostics=False, augment=None):
         """Train for ``epochs`` epochs; returns the :class:`~fastnn.callbacks.History`.
 
         Each epoch runs natively: a seeded shuffle (a pure function of ``seed`` and the epoch
@@ -242,6 +242,10 @@ class Model:
         Parameters
         ----------
         x : array (n, features), or a list/dict of arrays for several inputs
+            C-contiguous float32 and float64 arrays are used in place whatever the model's
+            dtype, converted one batch at a time: an ``np.memmap`` or ``np.load(path,
+            mmap_mode="r")`` array larger than memory trains without being copied
+            (``validation_split`` takes views of it too). Other arrays are converted once.
         y : array, or a list/dict of arrays for several outputs. Sparse losses take integer
             labels (n,); other losses (n, units) targets.
         batch_size : int, default 32
@@ -264,6 +268,10 @@ class Model:
             ("grad_norm"), per-layer gradient norms ("grad_norm/<layer>"), update-to-weight
             ratios of the last step ("update_ratio/<layer>") and the fraction of ReLU units
             never active in the epoch ("dead_relu/<layer>").
+        augment : :class:`fastnn.data.Augment`, optional
+            Mixup and/or Gaussian input noise applied to the training batches only (never
+            to validation data); its draws are a pure function of ``seed``, the epoch and
+            the batch, so results stay bitwise reproducible (threads, ``initial_epoch``).
 
         Returns
         -------
@@ -275,7 +283,7 @@ class Model:
             return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                             validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                             class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
-                            seed=seed, diagnostics=diagnostics)
+                            seed=seed, diagnostics=diagnostics, augment=augment)
 
     def evaluate(self, x, y, batch_size=None, sample_weight=None, verbose=0, return_dict=False):
         """Loss (with regularization penalties) and metrics in inference mode.
