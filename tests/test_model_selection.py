@@ -145,8 +145,8 @@ def test_bad_space():
 def test_grid_search_uses_fit_many_and_equals_alone(data, monkeypatch):
     x, y = data
     calls = []
-    real = many.fit_many
-    monkeypatch.setattr(many, "fit_many", lambda *a, **k: calls.append(len(a[3])) or real(*a, **k))
+    real = many._fit_models  # fit_many and searches train through it
+    monkeypatch.setattr(many, "_fit_models", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
     space = {"learning_rate": [1e-2, 3e-2], "l2": [0.0, 1e-3], "dropout": [0.0, 0.2]}
     gs = GridSearch(build, space, scoring="val_loss", validation_split=0.25).fit(x, y, epochs=2, batch_size=16)
     assert calls == [8]
@@ -162,8 +162,8 @@ def test_grid_search_uses_fit_many_and_equals_alone(data, monkeypatch):
 def test_architecture_search_trains_alone(data, monkeypatch):
     x, y = data
     calls = []
-    real = many.fit_many
-    monkeypatch.setattr(many, "fit_many", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = many._fit_models  # fit_many and searches train through it
+    monkeypatch.setattr(many, "_fit_models", lambda *a, **k: calls.append(1) or real(*a, **k))
     gs = GridSearch(build, {"units": [4, 8]}, validation_data=(x[:40], y[:40]), scoring="val_accuracy")
     gs.fit(x, y, epochs=2, batch_size=16)
     assert calls == []
@@ -244,8 +244,8 @@ def test_inexpressible_variants_fall_back_to_alone(data, monkeypatch):
     """L2 on the first Dense kernel only is not fit_many's l2 (every kernel): trained alone."""
     x, y = data
     calls = []
-    real = many.fit_many
-    monkeypatch.setattr(many, "fit_many", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = many._fit_models  # fit_many and searches train through it
+    monkeypatch.setattr(many, "_fit_models", lambda *a, **k: calls.append(1) or real(*a, **k))
 
     def build_first(p):
         m = fnn.Sequential([L.Input(5), L.Dense(8, activation="relu", kernel_regularizer=fnn.regularizers.L2(p["l2"])
@@ -295,8 +295,8 @@ def test_build_fn_must_return_compiled_model(data):
 def test_mixed_architectures_batched_per_architecture(data, monkeypatch):
     x, y = data
     calls = []
-    real = many.fit_many
-    monkeypatch.setattr(many, "fit_many", lambda *a, **k: calls.append(len(a[3])) or real(*a, **k))
+    real = many._fit_models  # fit_many and searches train through it
+    monkeypatch.setattr(many, "_fit_models", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
     gs = GridSearch(build, {"units": [4, 8, 12], "learning_rate": [1e-2, 2e-2]}).fit(x, y, epochs=1, batch_size=16)
     assert calls == [2, 2, 2]
     for r in gs.results_:

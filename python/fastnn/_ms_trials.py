@@ -130,11 +130,11 @@ def _settings(model):
     return out
 
 
-def _architecture(model):
-    """The canonical configuration with every setting fit_many can vary blanked out (seed,
+def _architecture(canon):
+    """A model's canonical configuration (_canon) with every setting fit_many can vary blanked out (seed,
     learning rate, weight decay, L2 kernel regularizers, dropout rates): trials with equal
     architectures may be batched (verified by building the variant in _plan_one)."""
-    cfg = json.loads(_canon(model))
+    cfg = json.loads(canon)
     cfg["seed"] = None
     opt = cfg.get("compile", {}).get("optimizer", {}).get("config", {})
     for k in ("learning_rate", "weight_decay"):
@@ -150,8 +150,10 @@ def _architecture(model):
     return json.dumps(cfg, sort_keys=True)
 
 
-def _plan_one(models, members):
-    """One fit_many batch for trials of one architecture: (members, variants), alone."""
+def _plan_one(models, members, canon):
+    """One fit_many batch for trials of one architecture: (members, variant models), alone.
+    Each variant model is built by fit_many's own rule and kept only if it equals the trial's
+    model (configuration and initial weights); those are the models trained."""
     from fastnn.many import _variant_model
 
     sets = {i: _settings(models[i]) for i in members}
@@ -168,25 +170,26 @@ def _plan_one(models, members):
         except Exception:
             alone.append(i)
             continue
-        if _canon(vm) == _canon(models[i]) and np.array_equal(np.asarray(vm._engine.params),
-                                                               np.asarray(models[i]._engine.params)):
-            group.append(i)
+        if _canon(vm) == canon[i] and np.array_equal(np.asarray(vm._engine.params),
+                                                      np.asarray(models[i]._engine.params)):
+            group.append((i, vm))
         else:
             alone.append(i)
     if len(group) < 2:
         return None, list(members)
-    return (group, [variants[i] for i in group]), alone
+    return ([i for i, _ in group], [vm for _, vm in group]), alone
 
 
 def plan_groups(models, fit_kwargs):
-    """Split trial indices into fit_many batches ``[(indices, variants)]`` (one per
+    """Split trial indices into fit_many batches ``[(indices, variant models)]`` (one per
     architecture) and a list of indices to train alone."""
     idx = list(range(len(models)))
     if len(models) < 2 or set(fit_kwargs) - _MANY_FIT_KEYS or any(m._py_layers for m in models):
         return [], idx
     by_arch, alone = {}, []
+    canon = [_canon(m) for m in models]
     for i, m in enumerate(models):
-        a = _architecture(m)
+        a = _architecture(canon[i])
         if a is None:
             alone.append(i)
         else:
@@ -196,7 +199,7 @@ def plan_groups(models, fit_kwargs):
         if len(members) < 2:
             alone.extend(members)
             continue
-        g, rest = _plan_one(models, members)
+        g, rest = _plan_one(models, members, canon)
         if g is not None:
             groups.append(g)
         alone.extend(rest)
@@ -213,7 +216,7 @@ def _fit_alone(model, x, y, fit_kwargs):
 
 def train_serial(build_fn, params_list, x, y, fit_kwargs, use_many=True):
     """Build and train one model per params dict; returns (models, fit times)."""
-    from fastnn.many import fit_many
+    from fastnn.many import _fit_models
 
     models = [build_fn(dict(p)) for p in params_list]
     for i, m in enumerate(models):
@@ -222,10 +225,10 @@ def train_serial(build_fn, params_list, x, y, fit_kwargs, use_many=True):
                             f"{type(m).__name__}")
     times = [0.0] * len(models)
     groups, alone = plan_groups(models, fit_kwargs) if use_many else ([], list(range(len(models))))
-    for members, variants in groups:
+    for members, variant_models in groups:
         kw = {k: v for k, v in fit_kwargs.items() if k != "verbose"}
         t0 = time.perf_counter()
-        trained = fit_many(models[members[0]], x, y, variants, **kw)
+        trained = _fit_models(variant_models, x, y, **kw)
         dt = (time.perf_counter() - t0) / len(members)
         for i, m in zip(members, trained):
             models[i], times[i] = m, dt

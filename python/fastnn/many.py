@@ -98,10 +98,17 @@ def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sampl
     if model._py_layers:
         raise ValueError("fit_many: models with Python layers cannot train in parallel; use fit")
     _check_variants(variants)
+    return _fit_models([_variant_model(model, v) for v in variants], x, y, batch_size, epochs, shuffle,
+                       sample_weight, validation_data, augment)
+
+
+def _fit_models(models, x, y, batch_size=32, epochs=1, shuffle=True, sample_weight=None, validation_data=None,
+                augment=None):
+    """fit_many's training of already-built variant models (same architecture and dtype, no
+    Python layers), in place; returns ``models``."""
     batch_size = _data.positive_int(batch_size, "batch_size")
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"epochs: expected an int >= 0, got {epochs!r}")
-    models = [_variant_model(model, v) for v in variants]
     m0 = models[0]
     augment = _augment._check(augment, m0)
     xs = _fit._inputs(m0, x)
