@@ -90,15 +90,63 @@ def test_bagging_trains_each_on_its_resample(data):
     np.testing.assert_array_equal(again.predict_proba(x), b.predict_proba(x))
 
 
-def test_bagging_without_bootstrap_uses_fit_many(data, monkeypatch):
-    x, y = data
+def _count_many_calls(monkeypatch):
     from fastnn import many
 
     calls = []
-    real = many.fit_many
-    monkeypatch.setattr(many, "fit_many", lambda *a, **k: calls.append(len(a[3])) or real(*a, **k))
+    real = many._fit_models  # fit_many's native training of built models
+    monkeypatch.setattr(many, "_fit_models", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
+    return calls
+
+
+def test_bagging_without_bootstrap_uses_fit_many(data, monkeypatch):
+    x, y = data
+    calls = _count_many_calls(monkeypatch)
     b = Bagging(lambda: clf(0), n_estimators=4, seed=2, bootstrap=False).fit(x, y, epochs=1)
     assert calls == [4] and len({m.seed for m in b.models}) == 4
+
+
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_bagging_resamples_train_in_one_fit_many_call(data, monkeypatch, bootstrap):
+    # Each estimator trains on its own rows (and resampled sample weights) in one native call
+    # per epoch, and equals the model fitted alone on its resample: weights, loss and metrics.
+    x, y = data
+    sw = np.linspace(0.5, 2.0, len(y)).astype(np.float32)
+
+    def build(seed=0):
+        m = clf(seed)
+        m.compile(optimizer=fnn.optimizers.Adam(1e-2), metrics=["accuracy"],
+                  loss=fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return m
+
+    calls = _count_many_calls(monkeypatch)
+    b = Bagging(build, n_estimators=3, seed=4, max_samples=0.7, bootstrap=bootstrap).fit(
+        x, y, epochs=2, batch_size=16, sample_weight=sw)
+    assert calls == [3]
+    for m, idx in zip(b.models, b.indices_):
+        assert len(idx) == 84 and (bootstrap or len(set(idx.tolist())) == 84)
+        ref = build(m.seed)
+        h = ref.fit(x[idx], y[idx], sample_weight=sw[idx], epochs=2, batch_size=16, verbose=0)
+        assert all(np.array_equal(a, c) for a, c in zip(ref.get_weights(), m.get_weights()))
+        assert m.history["loss"] == h.history["loss"] and m.history["accuracy"] == h.history["accuracy"]
+
+
+def test_bagging_with_fit_arguments_fit_many_lacks_trains_one_by_one(data, monkeypatch):
+    x, y = data
+    calls = _count_many_calls(monkeypatch)
+    b = Bagging(clf, n_estimators=2, seed=3, max_samples=0.5).fit(x, y, epochs=1, batch_size=16,
+                                                                   class_weight={0: 1.0, 1: 2.0, 2: 1.0})
+    assert calls == []
+    for m, idx in zip(b.models, b.indices_):
+        ref = clf(m.seed)
+        ref.fit(x[idx], y[idx], epochs=1, batch_size=16, class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
+        assert all(np.array_equal(a, c) for a, c in zip(ref.get_weights(), m.get_weights()))
+
+
+def test_bagging_sample_weight_shape_checked(data):
+    x, y = data
+    with pytest.raises(ValueError, match="sample_weight"):
+        Bagging(clf, n_estimators=2).fit(x, y, sample_weight=np.ones(5))
 
 
 def test_seed_ensemble_equals_models_alone(data):

@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+_MANY_KEYS = {"batch_size", "epochs", "shuffle", "validation_data", "augment", "verbose"}
+
 __all__ = ["Ensemble", "Bagging", "seed_ensemble"]
 
 
@@ -132,9 +134,17 @@ class Bagging(Ensemble):
     max_samples : float in (0, 1], default 1.0
         Rows per resample, as a fraction of the training rows.
     bootstrap : bool, default True
-        Draw with replacement; False draws without replacement (pasting). With False and
-        ``max_samples=1.0`` every model sees all rows, and the models are trained together
-        with :func:`fastnn.fit_many` (variants differing in seed).
+        Draw with replacement; False draws without replacement (pasting).
+
+    The estimators are built as ``build_fn(seed_0)`` with each estimator's seed in turn
+    (as :func:`fastnn.fit_many` varies a template's seed) and trained together, one native
+    call per epoch with one model per thread, when the fit arguments are fit_many's
+    (batch_size, epochs, shuffle, sample_weight, validation_data, augment, verbose) and the
+    model has no Python layers; each resample is then copied (``n_estimators`` copies of
+    ``max_samples`` of the rows at once). Otherwise they are built with ``build_fn(seed)``
+    and trained one after another with :meth:`Model.fit`. Either way each estimator equals
+    the model trained alone on its resample, bitwise. ``sample_weight`` is resampled with
+    the rows.
 
     Attributes
     ----------
@@ -165,22 +175,38 @@ class Bagging(Ensemble):
         seeds = rng.integers(0, 2**31 - 1, size=self.n_estimators).tolist()
         k = max(1, int(round(self.max_samples * n)))
         kw = dict(fit_kwargs)
-        if not self.bootstrap and k == n:
-            self.indices_ = [np.arange(n)] * self.n_estimators
-            template = _call_build(self.build_fn, seeds[0])
-            kw.pop("verbose", None)
-            from fastnn.many import fit_many
+        sw = kw.pop("sample_weight", None)
+        if sw is not None:
+            sw = np.asarray(sw)
+            if sw.ndim != 1 or sw.shape[0] != n:
+                raise ValueError(f"sample_weight: expected shape ({n},), got {sw.shape} dtype {sw.dtype}")
+        self.indices_ = []
+        for _ in seeds:
+            if not self.bootstrap and k == n:
+                self.indices_.append(np.arange(n))
+            else:
+                self.indices_.append(rng.integers(0, n, size=k) if self.bootstrap
+                                     else np.sort(rng.permutation(n)[:k]))
+        template = _call_build(self.build_fn, seeds[0])
+        from fastnn import many
 
-            models = fit_many(template, xa, ya, [{"seed": s} for s in seeds], **kw)
+        if not template._py_layers and set(kw) <= _MANY_KEYS:
+            # All estimators in one native call per epoch, one model per thread; each equals
+            # the model trained alone on its resample (rows copied: one resample per model).
+            kw.pop("verbose", None)
+            models = [many._variant_model(template, {"seed": s}) for s in seeds]
+            if not self.bootstrap and k == n:
+                models = many._fit_models(models, xa, ya, sample_weight=sw, **kw)
+            else:
+                per = [(xa[i], ya[i], None if sw is None else sw[i]) for i in self.indices_]
+                models = many._fit_models(models, None, None, per_model=per, **kw)
         else:
             kw.setdefault("verbose", 0)
-            models, self.indices_ = [], []
-            for s in seeds:
-                idx = rng.integers(0, n, size=k) if self.bootstrap else np.sort(rng.permutation(n)[:k])
+            models = []
+            for s, idx in zip(seeds, self.indices_):
                 m = _call_build(self.build_fn, s)
-                m.fit(xa[idx], ya[idx], **kw)
+                m.fit(xa[idx], ya[idx], sample_weight=None if sw is None else sw[idx], **kw)
                 models.append(m)
-                self.indices_.append(idx)
         self._set(models, None)
         return self
 

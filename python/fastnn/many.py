@@ -103,37 +103,39 @@ def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sampl
 
 
 def _fit_models(models, x, y, batch_size=32, epochs=1, shuffle=True, sample_weight=None, validation_data=None,
-                augment=None):
+                augment=None, per_model=None):
     """fit_many's training of already-built variant models (same architecture and dtype, no
-    Python layers), in place; returns ``models``."""
+    Python layers), in place; returns ``models``. ``per_model``: a list of ``(x, y,
+    sample_weight)``, one per model, training each on its own rows instead of the shared
+    ``x, y, sample_weight`` (bootstrap resamples)."""
     batch_size = _data.positive_int(batch_size, "batch_size")
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"epochs: expected an int >= 0, got {epochs!r}")
     m0 = models[0]
     augment = _augment._check(augment, m0)
-    xs = _fit._inputs(m0, x)
-    floats, labels = _fit._targets(m0, y)
-    n = _data.check_rows(xs + floats + labels)
-    sw = _data.as_sample_weight(sample_weight, n, m0.dtype)
+    if per_model is None:
+        shared = _model_data(m0, x, y, sample_weight)
+        datas = [shared] * len(models)
+    else:
+        datas = [_model_data(m0, *d) for d in per_model]
     if validation_data is not None:
         vx, vy = validation_data[0], validation_data[1]
-    yl, ll = _fit._none_list(floats), _fit._none_list(labels)
-    n_batches = -(-n // batch_size)
     run = _core.run_epochs_many if m0.dtype == np.float32 else _core.run_epochs_many64
     for m in models:
         m.history = {"loss": []}
     for epoch in range(epochs):
         calls, collects = [], []
-        for m in models:
+        for m, (xs, floats, labels, sw, n) in zip(models, datas):
             order = _core.shuffle_order(n, m.seed, epoch) if shuffle else np.arange(n, dtype=np.int64)
+            n_batches = -(-n // batch_size)
             lrs = m.optimizer._learning_rates(n_batches, epoch)
             collect = [np.empty((n, t.width), dtype=m.dtype) if ms else None
                        for t, ms in zip(m._outputs, m._metric_objs)]
             collects.append(collect)
-            calls.append((xs, yl, ll, sw, order, min(batch_size, n), 0, n_batches, lrs, collect, False, False,
-                          _augment._native(augment, m.seed, epoch)))
+            calls.append((xs, _fit._none_list(floats), _fit._none_list(labels), sw, order, min(batch_size, n), 0,
+                          n_batches, lrs, collect, False, False, _augment._native(augment, m.seed, epoch)))
         stats = run([m._engine for m in models], calls)
-        for m, st, collect in zip(models, stats, collects):
+        for m, st, collect, (_, floats, labels, sw, _) in zip(models, stats, collects, datas):
             logs = {"loss": st["loss_sum"] / max(st["samples"], 1)}
             logs.update(_fit._metric_logs(m, collect, floats, labels, sw))
             if validation_data is not None:
@@ -141,3 +143,11 @@ def _fit_models(models, x, y, batch_size=32, epochs=1, shuffle=True, sample_weig
             for k, v in logs.items():
                 m.history.setdefault(k, []).append(v)
     return models
+
+
+def _model_data(m0, x, y, sample_weight):
+    """(inputs, float targets, label targets, sample weights, rows) as the native epoch takes them."""
+    xs = _fit._inputs(m0, x)
+    floats, labels = _fit._targets(m0, y)
+    n = _data.check_rows(xs + floats + labels)
+    return xs, floats, labels, _data.as_sample_weight(sample_weight, n, m0.dtype), n
