@@ -87,6 +87,39 @@ def test_predict_is_batch_size_independent(dtype):
     assert np.array_equal(m.predict(x[100:101]), full[100:101])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("x_dtype", ["float32", "float64"])
+def test_small_network_predict_in_row_chunks_is_exact(dtype, x_dtype):
+    # Small networks predict large batches in row chunks run in parallel (one thread per
+    # chunk through every layer): the rows' results equal one-row batches bitwise at any
+    # thread count, and a float64 reference.
+    x, _ = _data(1500, d=7)
+    x = x.astype(x_dtype)
+    m = fnn.Sequential([fnn.Input(7), L.Dense(24, activation="tanh"), L.Dropout(0.3), L.LayerNormalization(),
+                        L.Dense(16, activation="gelu"), L.Dense(5, activation="softmax")], seed=4, dtype=dtype)
+    m.compile(O.Adam(0.01), Ls.SparseCategoricalCrossentropy())
+    m.fit(x, np.arange(1500) % 5, epochs=1, verbose=0)
+    n = fnn.get_num_threads()
+    try:
+        outs = []
+        for t in (1, 2):
+            fnn.set_num_threads(t)
+            outs.append(m.predict(x, batch_size=4096))   # 1500 rows: 11 chunks
+        fnn.set_num_threads(1)
+        one = np.concatenate([m.predict(x[i:i + 1]) for i in range(0, 1500, 7)])
+    finally:
+        fnn.set_num_threads(n)
+    assert np.array_equal(outs[0], outs[1])
+    assert np.array_equal(outs[0][::7], one)
+    w = m.get_weights()
+    h = np.tanh(x.astype(dtype).astype(np.float64) @ w[0] + w[1])
+    h = (h - h.mean(1, keepdims=True)) / np.sqrt(h.var(1, keepdims=True) + 1e-3) * w[2] + w[3]
+    h = h @ w[4] + w[5]
+    h = 0.5 * h * (1 + np.vectorize(math.erf)(h / np.sqrt(2)))
+    want = ref.softmax(h @ w[6] + w[7])
+    np.testing.assert_allclose(outs[0], want, rtol=0, atol=2e-5 if dtype == "float32" else 1e-12)
+
+
 def test_float64_model_matches_reference():
     x, _ = _data(20)
     m = fnn.Sequential([fnn.Input(6), L.Dense(9, activation="tanh"), L.Dense(4, activation="softmax")], seed=3,

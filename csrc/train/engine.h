@@ -183,6 +183,12 @@ class Engine {
   static constexpr double kChunkMinMacs = 4.0e5, kChunkMaxMacs = 2.0e6;
   bool chunkable_ = false;
   index_t dense_macs_ = 0;
+  // Inference of small networks (dense in*out summed over layers below kPredictChunkMaxMacs,
+  // no batch normalization or Python layers): rows in chunks of kPredictChunkRows or more,
+  // one thread per chunk through all layers (see Engine::predict).
+  static constexpr index_t kPredictChunkRows = 128, kMaxPredictChunks = 64;
+  static constexpr index_t kPredictChunkMaxMacs = 1 << 16;
+  int predict_chunks(index_t b) const;
   // Chunks for a batch of b rows when batches are nominally `batch` rows (shapes only).
   int chunks_for(index_t b, index_t batch) const;
   // Forward, loss and backward of the b gathered rows (gradients into grads_); chunked

@@ -58,6 +58,12 @@ int Engine<T>::chunks_for(index_t b, index_t batch) const {
 }
 
 template <class T>
+int Engine<T>::predict_chunks(index_t b) const {
+  if (!chunkable_ || dense_macs_ >= kPredictChunkMaxMacs || b < 2 * kPredictChunkRows) return 1;
+  return int(std::min<index_t>(kMaxPredictChunks, b / kPredictChunkRows));
+}
+
+template <class T>
 bool Engine<T>::step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool update_stats, bool weighted,
                            Host<T>* host, index_t nominal_batch) {
   const int C = nominal_batch > 0 ? chunks_for(b, nominal_batch) : 1;
@@ -210,7 +216,22 @@ bool Engine<T>::predict(const Data<T>& d, index_t batch_size, const std::vector<
         ws.xin[std::size_t(t)] = dst;
       }
     }
-    if (!forward(ws, 0, b, false, 0, false, host)) return false;
+    const int C = predict_chunks(b);
+    if (C <= 1) {
+      if (!forward(ws, 0, b, false, 0, false, host)) return false;
+    } else {
+      // Small network: the batch's rows are cut into C chunks (C from the shapes only), each
+      // run through the whole network by one thread: one fork/join per batch instead of one
+      // per layer, and a chunk's activations stay in cache. A row's result does not depend
+      // on the chunk it is in.
+      const index_t rc = (b + C - 1) / C;
+      const int nt = omp_in_parallel() ? 1 : std::min(C, max_threads());
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+      for (int c = 0; c < C; ++c) {
+        const index_t c0 = std::min(b, c * rc), bc = std::min(b, c0 + rc) - c0;
+        if (bc > 0) forward(ws, c0, bc, false, 0, false, nullptr);
+      }
+    }
     for (std::size_t o = 0; o < outputs_.size() && o < out.size(); ++o) {
       const index_t w = width_[std::size_t(outputs_[o].tensor)];
       std::memcpy(out[o] + r0 * w, ws.act[std::size_t(outputs_[o].tensor)].data(), sizeof(T) * std::size_t(b * w));
@@ -237,6 +258,7 @@ double Engine<T>::compute_gradients(const Data<T>& d, std::int64_t step, Host<T>
 #define FASTNN_INST(T)                                                                              \
   template EpochStats Engine<T>::run_epoch(const Data<T>&, const EpochArgs&, Host<T>*);             \
   template int Engine<T>::chunks_for(index_t, index_t) const;                                       \
+  template int Engine<T>::predict_chunks(index_t) const;                                            \
   template bool Engine<T>::step_grads(Workspace<T>&, index_t, std::int64_t, bool, bool, Host<T>*, index_t); \
   template bool Engine<T>::predict(const Data<T>&, index_t, const std::vector<T*>&, Host<T>*);      \
   template double Engine<T>::compute_gradients(const Data<T>&, std::int64_t, Host<T>*, bool*);      \
