@@ -5,7 +5,6 @@
 // Nodes are in topological order.  Every activation tensor is a row-major (batch, width)
 // buffer of the workspace, sized once per batch size.
 #pragma once
-#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -202,24 +201,7 @@ class Engine {
   void update_ratios(EpochStats* st);
   // Blocks of at most kNormBlock elements of one trainable tensor.
   struct Block { int tensor; index_t off, len; };
-  // f(block, index) over all blocks: in parallel when the work pays for it, or with the
-  // team of the last step (step_team_) when there are at least kTeamMinParams elements.
   template <class F> void for_blocks(double ns_per_elem, F&& f);
-  // Thread t of a team of `team`: its share of the blocks, balanced by element count.
-  template <class F>
-  void for_team_blocks(int t, int team, F&& f) {
-    // Blocks whose first element falls in thread t's 1/team of the trainable elements.
-    const std::size_t nb = blocks_.size();
-    const index_t total = blocks_start_[nb];
-    const auto first_at = [&](index_t e) {
-      return std::size_t(std::lower_bound(blocks_start_.begin(), blocks_start_.begin() + nb, e) - blocks_start_.begin());
-    };
-    const std::size_t b1 = first_at(total * (t + 1) / team);
-    for (std::size_t b = first_at(total * t / team); b < b1; ++b) f(blocks_[b], index_t(b));
-  }
-  static constexpr index_t kTeamMinParams = 4096;
-  int step_team_ = 1;                    // threads that ran the last step's row chunks
-  std::vector<index_t> blocks_start_;    // first element of each block within the blocks; total last
   void block_sumsq();                                  // partial_[b] = sum of squares of grad block b
   double tensor_norm_sq(std::vector<double>& per_tensor);  // from partial_
   std::vector<Block> blocks_;

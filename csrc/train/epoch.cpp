@@ -69,7 +69,6 @@ bool Engine<T>::step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool 
   const int C = nominal_batch > 0 ? chunks_for(b, nominal_batch) : 1;
   const std::size_t ntens = width_.size();
   if (C <= 1) {
-    step_team_ = 1;
     char* ready = ws.ready[0].data();
     std::memset(ready, 0, ntens);
     if (!forward(ws, 0, b, true, step, update_stats, host)) return false;
@@ -78,35 +77,30 @@ bool Engine<T>::step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool 
   }
   // Small network: the batch is cut into C row chunks (C depends on the shapes only), each
   // run through forward, loss and backward by one thread with its own parameter-gradient
-  // buffer; after a barrier each thread adds the chunk buffers, in chunk order, over its
-  // share of the parameters.  Same bits at any thread count.
+  // buffer; the buffers are then added in chunk order.  Same bits at any thread count.
   const index_t rc = (b + C - 1) / C;
   const int nt = omp_in_parallel() ? 1 : std::min(C, max_threads());
-  step_team_ = nt;
-  T* G = grads_.data();
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-#pragma omp for schedule(static, 1)
-    for (int c = 0; c < C; ++c) {
-      const index_t r0 = std::min(b, c * rc), bc = std::min(b, r0 + rc) - r0;
-      char* ready = ws.ready[std::size_t(c)].data();
-      std::memset(ready, 0, ntens);
-      T* Gk = c == 0 ? G : ws.chunk_grads[std::size_t(c - 1)].data();
-      if (bc <= 0) {
-        std::memset(static_cast<void*>(Gk), 0, sizeof(T) * std::size_t(grads_.size()));
-        continue;
-      }
-      forward(ws, r0, bc, true, step, false, nullptr);
-      loss_seed(ws, r0, bc, b, true, weighted, ready);
-      backward(ws, r0, bc, nullptr, Gk, ready);
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+  for (int c = 0; c < C; ++c) {
+    const index_t r0 = std::min(b, c * rc), bc = std::min(b, r0 + rc) - r0;
+    char* ready = ws.ready[std::size_t(c)].data();
+    std::memset(ready, 0, ntens);
+    T* G = c == 0 ? grads_.data() : ws.chunk_grads[std::size_t(c - 1)].data();
+    if (bc <= 0) {
+      std::memset(static_cast<void*>(G), 0, sizeof(T) * std::size_t(grads_.size()));
+      continue;
     }
-    // (implicit barrier)  Thread t adds the parameters of the blocks for_blocks gives it.
-    for_team_blocks(omp_get_thread_num(), omp_get_num_threads(), [&](const Block& blk, index_t) {
-      for (int c = 1; c < C; ++c) {
-        const T* Gc = ws.chunk_grads[std::size_t(c - 1)].data();
+    forward(ws, r0, bc, true, step, false, nullptr);
+    loss_seed(ws, r0, bc, b, true, weighted, ready);
+    backward(ws, r0, bc, nullptr, G, ready);
+  }
+  T* G = grads_.data();
+  const index_t n = grads_.size();
+  for (int c = 1; c < C; ++c) {
+    const T* Gc = ws.chunk_grads[std::size_t(c - 1)].data();
+    parallel_range(n, 0.3, [&](index_t i0, index_t i1) {
 #pragma omp simd
-        for (index_t i = blk.off; i < blk.off + blk.len; ++i) G[i] += Gc[i];
-      }
+      for (index_t i = i0; i < i1; ++i) G[i] += Gc[i];
     });
   }
   return true;

@@ -3,7 +3,6 @@
 // Reductions (penalties, norms) are computed in blocks of kNormBlock elements that never
 // straddle two parameter tensors; block sums are computed in parallel and added in order,
 // so every figure is independent of the thread count.
-#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -54,8 +53,6 @@ void Engine<T>::set_opt(const OptSpec& o) {
     if (!p.trainable) continue;
     for (index_t b = 0; b < p.size; b += kNormBlock) blocks_.push_back({int(k), p.off + b, std::min(kNormBlock, p.size - b)});
   }
-  blocks_start_.assign(1, 0);
-  for (const Block& blk : blocks_) blocks_start_.push_back(blocks_start_.back() + blk.len);
   partial_.resize(index_t(blocks_.size()) + 1);
 }
 
@@ -73,19 +70,9 @@ template <class T>
 template <class F>
 void Engine<T>::for_blocks(double ns_per_elem, F&& f) {
   const index_t nb = index_t(blocks_.size());
-  if (nb <= 0) return;
-  const index_t total = blocks_start_[std::size_t(nb)];
-  // By the work; or, after a step whose gradients a team of threads computed, by that team
-  // (each thread then updates parameters whose gradients it has just added: see step_grads).
-  int nt = threads_for(double(total) * ns_per_elem);
-  if (step_team_ > nt && total >= kTeamMinParams) nt = step_team_;
-  nt = int(std::min<index_t>(nt, nb));
-  if (nt <= 1) {
-    for (index_t b = 0; b < nb; ++b) f(blocks_[std::size_t(b)], b);
-    return;
-  }
-#pragma omp parallel num_threads(nt)
-  for_team_blocks(omp_get_thread_num(), omp_get_num_threads(), f);
+  parallel_range(nb, double(kNormBlock) * ns_per_elem, [&](index_t b0, index_t b1) {
+    for (index_t b = b0; b < b1; ++b) f(blocks_[std::size_t(b)], b);
+  }, 1);
 }
 
 template <class T>
