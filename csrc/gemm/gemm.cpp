@@ -39,6 +39,9 @@ namespace {
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
+constexpr index_t kDirectBMaxM = 128;              // rows of C
+constexpr size_t kDirectBMaxBytes = 128 * 1024;    // all of B
+
 // Grow-only, 64-byte aligned scratch buffer.
 struct Scratch {
   void* p = nullptr;
@@ -95,6 +98,7 @@ struct Plan {
   index_t kc_nom, m_panels, n_panels, nb_max;
   int nt, tm, tn;
   bool epi;
+  bool direct_b;  // full B panels read in place (see gemm_driver)
 };
 
 // One thread's share: the C tiles in its (M range) x (N range) of the thread grid.  The
@@ -122,9 +126,14 @@ bool gemm_thread(const Plan<T>& P, int tid) {
     const T beta = first ? g.beta : T(1);
     for (index_t jp0 = jp_begin; jp0 < jp_end; jp0 += P.nb_max) {
       const index_t jp1 = std::min(jp_end, jp0 + P.nb_max);
-      // B block -> L2.  Always packed, even for a few rows of A: reading B in place at a
-      // large power-of-two row stride thrashes the L1/L2 sets.
-      pack_b_block<T, NR>(bp, g.b, g.ldb, g.trans_b, p0, jp0, jp1, N, kc);
+      // B block -> L2.  Packed, unless it is small and untransposed (then its full panels
+      // are read in place and only a ragged last panel is packed, zero-padded).
+      const index_t jlast = jp1 - 1;
+      const bool ragged = jlast * NR + NR > N;
+      if (!P.direct_b)
+        pack_b_block<T, NR>(bp, g.b, g.ldb, g.trans_b, p0, jp0, jp1, N, kc);
+      else if (ragged)
+        pack_b_block<T, NR>(bp, g.b, g.ldb, false, p0, jlast, jp1, N, kc);
       for (index_t ip = ip_begin; ip < ip_end; ++ip) {
         const index_t i = ip * MR;
         const int mv = int(std::min<index_t>(MR, M - i));
@@ -133,7 +142,9 @@ bool gemm_thread(const Plan<T>& P, int tid) {
         for (index_t jp = jp0; jp < jp1; ++jp) {
           const index_t j = jp * NR;
           const int nv = int(std::min<index_t>(NR, N - j));
-          U::run(kc, ap, bp + (jp - jp0) * NR * kc, NR, g.c + i * g.ldc + j, g.ldc, g.alpha, beta, mv, nv);
+          const bool in_place = P.direct_b && !(ragged && jp == jlast);
+          const T* b_panel = in_place ? g.b + p0 * g.ldb + j : (P.direct_b ? bp : bp + (jp - jp0) * NR * kc);
+          U::run(kc, ap, b_panel, in_place ? g.ldb : index_t(NR), g.c + i * g.ldc + j, g.ldc, g.alpha, beta, mv, nv);
           if (last && P.epi) epilogue(g, i, mv, j, nv);
         }
       }
@@ -157,6 +168,10 @@ void gemm_driver(const GemmArgs<T>& g) {
   P.n_panels = ceil_div(N, NR);
   P.nb_max = std::max<index_t>(1, U::NC / NR);  // B panels per L2 block
   P.epi = has_epilogue_work(g);
+  // Reading B in place at a large power-of-two row stride thrashes the L1/L2 sets, so B is
+  // packed, except when it is untransposed and small (a few rows of A per panel: packing
+  // would cost about as much as the arithmetic).  Same operations either way.
+  P.direct_b = !g.trans_b && M <= kDirectBMaxM && size_t(K) * size_t(N) * sizeof(T) <= kDirectBMaxBytes;
 
   // Threads: by work, then by available parallelism.
   const double flops = 2.0 * double(M) * double(N) * double(K);
