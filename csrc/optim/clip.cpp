@@ -17,6 +17,20 @@ double sumsq(const T* x, index_t n) {
   return acc;
 }
 
+// One pass for an L2 penalty: its gradient into g and the sum of squares of w.
+template <class T>
+double sumsq_axpy(const T* __restrict w, T* __restrict g, index_t n, T c) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (index_t i = 0; i < n; ++i) {
+    const T wi = w[i];
+    const double v = double(wi);
+    acc += v * v;
+    g[i] += c * wi;
+  }
+  return acc;
+}
+
 template <class T>
 void scale(T* x, index_t n, T s) {
 #pragma omp simd
@@ -37,6 +51,8 @@ void clamp(T* x, index_t n, T lo, T hi) {
 void fill_clip(OptimKernels& t) {
   t.f32.sumsq = sumsq<float>;
   t.f64.sumsq = sumsq<double>;
+  t.f32.sumsq_axpy = sumsq_axpy<float>;
+  t.f64.sumsq_axpy = sumsq_axpy<double>;
   t.f32.scale = scale<float>;
   t.f64.scale = scale<double>;
   t.f32.clamp = clamp<float>;

@@ -328,8 +328,10 @@ bool Engine<T>::forward(Workspace<T>& ws, index_t r0, index_t B, bool training, 
     const T alpha = T(nd.alpha);
     switch (nd.kind) {
       case NODE_DENSE:
+        // A softmax/sigmoid output whose loss is computed from the logits: in training, its
+        // probabilities are computed only when the epoch collects the outputs.
         dense_forward(y, aux, x, P + nd.w_off, nd.use_bias ? P + nd.b_off : nullptr, B, in, w, nd.act,
-                      alpha);
+                      alpha, !(training && skip_act_bwd_[i] && !ws.want_outputs));
         break;
       case NODE_ACTIVATION: act_forward(y, x, B, w, nd.act, alpha); break;
       case NODE_DROPOUT:

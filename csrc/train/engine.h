@@ -61,6 +61,7 @@ struct Workspace {
   Buffer<std::int64_t> partner;
   std::vector<Buffer<std::int64_t>> labels2;
   bool mixed = false;
+  bool want_outputs = true;               // training: the output tensors are read (collected)
   std::vector<std::vector<char>> ready;   // per row chunk, per tensor: gradient buffer holds a value
   std::vector<Buffer<T>> chunk_grads;     // per row chunk after the first: parameter gradients
 };

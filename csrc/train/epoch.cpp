@@ -113,6 +113,8 @@ EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* h
   const index_t B = a.batch_size;
   prepare(train_ws_, B, true);
   Workspace<T>& ws = train_ws_;
+  ws.want_outputs = false;
+  for (std::size_t o = 0; o < outputs_.size() && o < d.collect.size(); ++o) ws.want_outputs = ws.want_outputs || d.collect[o];
   if (a.diagnostics) {
     alive_.clear();
     st.tensor_grad_norm_sum.assign(pspecs_.size(), 0.0);
@@ -245,6 +247,7 @@ double Engine<T>::compute_gradients(const Data<T>& d, std::int64_t step, Host<T>
   const index_t b = d.n;
   prepare(train_ws_, b, true);
   Workspace<T>& ws = train_ws_;
+  ws.want_outputs = true;
   *ok = false;
   gather(ws, d, d.order, b);
   // Parameters no loss reaches (and frozen ones) report a zero gradient.

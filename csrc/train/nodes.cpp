@@ -92,13 +92,18 @@ void act_backward(T* dz, const T* dy, const T* z, const T* y, index_t B, index_t
 
 template <class T>
 void dense_forward(T* y, T* z, const T* x, const T* W, const T* b, index_t B, index_t in, index_t out, int act,
-                   T alpha) {
+                   T alpha, bool want_y) {
   GemmArgs<T> g;
   g.m = B; g.n = out; g.k = in;
   g.a = x; g.lda = in;
   g.b = W; g.ldb = out;
   g.bias = b;
   g.num_threads = omp_in_parallel() ? 1 : max_threads();
+  if (!want_y && z) {  // the pre-activation only (a loss computed from the logits)
+    g.c = z; g.ldc = out;
+    Tab<T>::gemm(g);
+    return;
+  }
   if (is_rowwise(act)) {
     g.c = z; g.ldc = out;  // z = x W + b, then the row-wise activation
     Tab<T>::gemm(g);
@@ -403,7 +408,7 @@ void prelu_backward(T* dx, T* da, const T* dy, const T* x, const T* a, index_t B
 #define FASTNN_INST(T)                                                                                        \
   template void act_forward<T>(T*, const T*, index_t, index_t, int, T);                                      \
   template void act_backward<T>(T*, const T*, const T*, const T*, index_t, index_t, int, T);                 \
-  template void dense_forward<T>(T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, int, T);  \
+  template void dense_forward<T>(T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, int, T, bool); \
   template void dense_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, bool); \
   template void dropout_forward<T>(T*, T*, const T*, index_t, index_t, double, std::uint64_t, index_t);      \
   template void noise_forward<T>(T*, const T*, index_t, double, std::uint64_t, index_t);                     \

@@ -16,9 +16,10 @@ template <class T> void act_forward(T* y, const T* z, index_t B, index_t w, int 
 template <class T> void act_backward(T* dz, const T* dy, const T* z, const T* y, index_t B, index_t w, int act, T alpha);
 
 // y (B,out) = act(z), z (B,out) = x (B,in) @ W (in,out) + b (out); z may be nullptr when
-// act is the identity (then y holds z).
+// act is the identity (then y holds z).  want_y false: z only (y is not written).
 template <class T>
-void dense_forward(T* y, T* z, const T* x, const T* W, const T* b, index_t B, index_t in, index_t out, int act, T alpha);
+void dense_forward(T* y, T* z, const T* x, const T* W, const T* b, index_t B, index_t in, index_t out, int act, T alpha,
+                   bool want_y = true);
 // Given dz (B,out): dW (in,out) = x^T dz, db (out) = column sums of dz (either may be
 // nullptr), dx (B,in) = dz W^T (+= when accumulate; nullptr: not needed).
 template <class T>

@@ -109,6 +109,8 @@ struct NadamArgs {
 template <class A> using UpdateFn = void (*)(const A& args, index_t begin, index_t end);
 // Sum of squares of x[0..n) in double precision, in an order fixed by n and the ISA only.
 template <class T> using SumSqFn = double (*)(const T* x, index_t n);
+// g[i] += c * w[i], returning the sum of squares of w[0..n) as SumSqFn does (L2 penalty).
+template <class T> using SumSqAxpyFn = double (*)(const T* w, T* g, index_t n, T c);
 // x[i] *= s.
 template <class T> using ScaleFn = void (*)(T* x, index_t n, T s);
 // x[i] = min(max(x[i], lo), hi); NaN stays NaN.
@@ -129,6 +131,7 @@ struct OptimFns {
   UpdateFn<AdamaxArgs<T>> adamax = nullptr;
   UpdateFn<NadamArgs<T>> nadam = nullptr;
   SumSqFn<T> sumsq = nullptr;
+  SumSqAxpyFn<T> sumsq_axpy = nullptr;
   ScaleFn<T> scale = nullptr;
   ClampFn<T> clamp = nullptr;
 };
