@@ -162,8 +162,7 @@ template <class T>
 void Engine<T>::prepare(Workspace<T>& ws, index_t batch, bool training) {
   const std::size_t ntens = width_.size();
   const bool fresh = ws.act.size() != ntens;
-  const std::size_t chunks = std::size_t(training ? std::max(1, chunks_for(batch, batch)) : 1);
-  if (!fresh && ws.batch >= batch && (!training || (ws.grad.size() == ntens && ws.ready.size() >= chunks))) return;
+  if (!fresh && ws.batch >= batch && (!training || ws.grad.size() == ntens)) return;
   const index_t B = std::max(batch, ws.batch);
   ws.batch = B;
   ws.act.resize(ntens);
@@ -191,10 +190,7 @@ void Engine<T>::prepare(Workspace<T>& ws, index_t batch, bool training) {
       ws.grad[t].resize(t >= std::size_t(n_inputs_) && req_[t] ? B * width_[t] : 0);
     ws.loss_rows.resize(outputs_.size());
     for (auto& lr : ws.loss_rows) lr.resize(B);
-    const std::size_t C = std::max(chunks, ws.ready.size());
-    ws.ready.assign(C, std::vector<char>(ntens, 0));
-    ws.chunk_grads.resize(C - 1);
-    for (auto& g : ws.chunk_grads) g.resize(params_.size());
+    ws.ready.assign(ntens, 0);
     ws.target.resize(outputs_.size());
     ws.labels.resize(outputs_.size());
     for (std::size_t o = 0; o < outputs_.size(); ++o) {

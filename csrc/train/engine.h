@@ -62,8 +62,7 @@ struct Workspace {
   std::vector<Buffer<std::int64_t>> labels2;
   bool mixed = false;
   bool want_outputs = true;               // training: the output tensors are read (collected)
-  std::vector<std::vector<char>> ready;   // per row chunk, per tensor: gradient buffer holds a value
-  std::vector<Buffer<T>> chunk_grads;     // per row chunk after the first: parameter gradients
+  std::vector<char> ready;                // per tensor: its gradient buffer holds a value
 };
 
 // What one call of run_epoch did.
@@ -176,26 +175,16 @@ class Engine {
     return t < n_inputs_ ? ws.xin[std::size_t(t)] : ws.act[std::size_t(t)].data();
   }
   void zero_node_grads(std::size_t node, T* G);
-  // Small networks: rows of a batch are split into chunks run in parallel (see epoch.cpp).
-  static constexpr index_t kChunkRows = 16, kMaxChunks = 8;
-  // Chunk when batch * sum of dense in*out is in [kChunkMinMacs, kChunkMaxMacs): below, a
-  // step is too short to pay for a fork/join (and a busy core stalls the team); above,
-  // the GEMMs thread themselves.
-  static constexpr double kChunkMinMacs = 4.0e5, kChunkMaxMacs = 2.0e6;
-  bool chunkable_ = false;
-  index_t dense_macs_ = 0;
+  bool chunkable_ = false;   // no batch normalization or Python layers (see predict)
+  index_t dense_macs_ = 0;  // sum over Dense layers of in * out
   // Inference of small networks (dense in*out summed over layers below kPredictChunkMaxMacs,
   // no batch normalization or Python layers): rows in chunks of kPredictChunkRows or more,
   // one thread per chunk through all layers (see Engine::predict).
   static constexpr index_t kPredictChunkRows = 128, kMaxPredictChunks = 64;
   static constexpr index_t kPredictChunkMaxMacs = 1 << 16;
   int predict_chunks(index_t b) const;
-  // Chunks for a batch of b rows when batches are nominally `batch` rows (shapes only).
-  int chunks_for(index_t b, index_t batch) const;
-  // Forward, loss and backward of the b gathered rows (gradients into grads_); chunked
-  // when nominal_batch > 0 and the network is small.
-  bool step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool update_stats, bool weighted, Host<T>* host,
-                  index_t nominal_batch);
+  // Forward, loss and backward of the b gathered rows (gradients into grads_).
+  bool step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool update_stats, bool weighted, Host<T>* host);
   void collect(const Workspace<T>& ws, const Data<T>& d, const std::int64_t* rows, index_t b);
   void track_dead_units(const Workspace<T>& ws, index_t b);
   T* prev_params();

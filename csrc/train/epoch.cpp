@@ -50,14 +50,6 @@ void Engine<T>::track_dead_units(const Workspace<T>& ws, index_t b) {
 }
 
 template <class T>
-int Engine<T>::chunks_for(index_t b, index_t batch) const {
-  if (!chunkable_ || b < 2 * kChunkRows) return 1;
-  const double macs = double(batch) * double(dense_macs_);
-  if (macs < kChunkMinMacs || macs >= kChunkMaxMacs) return 1;
-  return int(std::min<index_t>(kMaxChunks, b / kChunkRows));
-}
-
-template <class T>
 int Engine<T>::predict_chunks(index_t b) const {
   if (!chunkable_ || dense_macs_ >= kPredictChunkMaxMacs || b < 2 * kPredictChunkRows) return 1;
   return int(std::min<index_t>(kMaxPredictChunks, b / kPredictChunkRows));
@@ -65,45 +57,15 @@ int Engine<T>::predict_chunks(index_t b) const {
 
 template <class T>
 bool Engine<T>::step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool update_stats, bool weighted,
-                           Host<T>* host, index_t nominal_batch) {
-  const int C = nominal_batch > 0 ? chunks_for(b, nominal_batch) : 1;
-  const std::size_t ntens = width_.size();
-  if (C <= 1) {
-    char* ready = ws.ready[0].data();
-    std::memset(ready, 0, ntens);
-    if (!forward(ws, 0, b, true, step, update_stats, host)) return false;
-    loss_seed(ws, 0, b, b, true, weighted, ready);
-    return backward(ws, 0, b, host, grads_.data(), ready);
-  }
-  // Small network: the batch is cut into C row chunks (C depends on the shapes only), each
-  // run through forward, loss and backward by one thread with its own parameter-gradient
-  // buffer; the buffers are then added in chunk order.  Same bits at any thread count.
-  const index_t rc = (b + C - 1) / C;
-  const int nt = omp_in_parallel() ? 1 : std::min(C, max_threads());
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-  for (int c = 0; c < C; ++c) {
-    const index_t r0 = std::min(b, c * rc), bc = std::min(b, r0 + rc) - r0;
-    char* ready = ws.ready[std::size_t(c)].data();
-    std::memset(ready, 0, ntens);
-    T* G = c == 0 ? grads_.data() : ws.chunk_grads[std::size_t(c - 1)].data();
-    if (bc <= 0) {
-      std::memset(static_cast<void*>(G), 0, sizeof(T) * std::size_t(grads_.size()));
-      continue;
-    }
-    forward(ws, r0, bc, true, step, false, nullptr);
-    loss_seed(ws, r0, bc, b, true, weighted, ready);
-    backward(ws, r0, bc, nullptr, G, ready);
-  }
-  T* G = grads_.data();
-  const index_t n = grads_.size();
-  for (int c = 1; c < C; ++c) {
-    const T* Gc = ws.chunk_grads[std::size_t(c - 1)].data();
-    parallel_range(n, 0.3, [&](index_t i0, index_t i1) {
-#pragma omp simd
-      for (index_t i = i0; i < i1; ++i) G[i] += Gc[i];
-    });
-  }
-  return true;
+                           Host<T>* host) {
+  // One pass over the whole batch.  (Row chunks on several threads with private gradient
+  // buffers were tried for mid-sized networks: on 2 cores they lost to this, and with the
+  // other core busy each fork/join cost a scheduler slice; fit_many uses the cores instead.)
+  char* ready = ws.ready.data();
+  std::memset(ready, 0, width_.size());
+  if (!forward(ws, 0, b, true, step, update_stats, host)) return false;
+  loss_seed(ws, 0, b, b, true, weighted, ready);
+  return backward(ws, 0, b, host, grads_.data(), ready);
 }
 
 template <class T>
@@ -126,7 +88,7 @@ EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* h
     if (b <= 0) break;
     const std::int64_t* rows = d.order + r0;
     gather(ws, d, rows, b, a.augment.active() ? &a.augment : nullptr, bi);
-    if (!step_grads(ws, b, iterations, true, weighted, host, B)) {
+    if (!step_grads(ws, b, iterations, true, weighted, host)) {
       st.host_error = true;
       break;
     }
@@ -253,16 +215,15 @@ double Engine<T>::compute_gradients(const Data<T>& d, std::int64_t step, Host<T>
   // Parameters no loss reaches (and frozen ones) report a zero gradient.
   std::memset(static_cast<void*>(grads_.data()), 0, sizeof(T) * std::size_t(grads_.size()));
   const bool weighted = d.sample_weight != nullptr;
-  if (!step_grads(ws, b, step, false, weighted, host, 0)) return 0;
+  if (!step_grads(ws, b, step, false, weighted, host)) return 0;
   *ok = true;
   return loss_total(ws, b, weighted, nullptr) + regularize();
 }
 
 #define FASTNN_INST(T)                                                                              \
   template EpochStats Engine<T>::run_epoch(const Data<T>&, const EpochArgs&, Host<T>*);             \
-  template int Engine<T>::chunks_for(index_t, index_t) const;                                       \
   template int Engine<T>::predict_chunks(index_t) const;                                            \
-  template bool Engine<T>::step_grads(Workspace<T>&, index_t, std::int64_t, bool, bool, Host<T>*, index_t); \
+  template bool Engine<T>::step_grads(Workspace<T>&, index_t, std::int64_t, bool, bool, Host<T>*);  \
   template bool Engine<T>::predict(const Data<T>&, index_t, const std::vector<T*>&, Host<T>*);      \
   template double Engine<T>::compute_gradients(const Data<T>&, std::int64_t, Host<T>*, bool*);      \
   template void Engine<T>::collect(const Workspace<T>&, const Data<T>&, const std::int64_t*, index_t); \
