@@ -145,7 +145,8 @@ def test_quick_run_json_structure(quick_doc):
         sizes = [info["features"], *info["hidden"], info["classes"]]
         assert info["params"] == sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
         assert sum(net["label_counts"]) == info["rows"]
-        assert set(net["sides"]) == {"numpy", "torch", "fastnn"}
+        assert set(net["sides"]) == {"numpy", "torch", "sklearn", "fastnn"}
+        assert net["sides"]["sklearn"]["status"] == "skipped"   # not requested
         assert set(net["ratio"]) == {"train", "predict"}
     s = doc["summary"]
     assert s["networks"] == 3 and s["numpy"]["ok"] == 3 and s["fastnn_failed"] == 0
@@ -284,6 +285,10 @@ def test_bench_all_runs_kernels_then_train(tmp_path, monkeypatch, capsys):
     every_case = K.all_cases
     monkeypatch.setattr(K, "all_cases", lambda quick=False: every_case(quick)[:2])
     monkeypatch.setattr(T, "NETWORKS", (T.Network("tiny", 64, 12, (16,), 3, 8),))
+    # the sklearn suite that follows is tested in test_bench_sklearn.py
+    import fastnn.bench.sklearn_dropin as S
+
+    monkeypatch.setattr(S, "run_sklearn", lambda **kw: {"summary": {"fastnn_failed": False}})
     path = tmp_path / "all.json"
     rc = main(["bench", "all", "--quick", "--json", str(path)])
     out = capsys.readouterr().out
@@ -296,6 +301,7 @@ def test_bench_all_runs_kernels_then_train(tmp_path, monkeypatch, capsys):
     assert [n["name"] for n in doc["train"]["networks"]] == ["tiny 12-16-3 B=8"]
     assert doc["train"]["networks"][0]["sides"]["numpy"]["status"] == "ok"
     assert out.index("kernel benchmark") < out.index("training benchmark")
+    assert doc["sklearn"] == {"summary": {"fastnn_failed": False}}
 
 
 @pytest.mark.parametrize("argv, fragment", [

@@ -3,7 +3,9 @@
 ``run_kernels`` runs the kernel suite (see :mod:`fastnn.bench.kernels`): every case is
 validated against a float64 NumPy reference, then fastnn and its peers (NumPy always,
 PyTorch on request when importable) are timed one after the other in the same run; a table is
-printed and, on request, a JSON document written.
+printed and, on request, a JSON document written. The training benchmark is
+:func:`fastnn.bench.train.run_train`, the scikit-learn drop-in benchmark
+:func:`fastnn.bench.sklearn_dropin.run_sklearn`.
 """
 from __future__ import annotations
 
@@ -11,9 +13,12 @@ import sys
 import time
 from dataclasses import replace
 
-PEERS = ("numpy", "torch")
+#: Peers some suite can measure (``--peers``): the training benchmark takes all three.
+PEERS = ("numpy", "torch", "sklearn")
+#: Peers of the kernel suite: scikit-learn has no kernels to compare.
+KERNEL_PEERS = ("numpy", "torch")
 
-__all__ = ["run_kernels", "list_kernel_cases", "PEERS"]
+__all__ = ["run_kernels", "list_kernel_cases", "PEERS", "KERNEL_PEERS"]
 
 
 def list_kernel_cases(quick=False, filter=None) -> list:
@@ -22,6 +27,14 @@ def list_kernel_cases(quick=False, filter=None) -> list:
 
     pats = _patterns(filter)
     return [(c.group, c.name) for c in all_cases(quick) if c.matches(pats)]
+
+
+def kernel_peer_error(name) -> str:
+    """Why ``name`` is not a peer of the kernel suite (one line)."""
+    if name in PEERS:
+        return (f"{name} has no kernel benchmarks (it is a peer of 'bench train'); kernel "
+                f"peers: {', '.join(KERNEL_PEERS)}")
+    return f"unknown peer {name!r}; choose from {', '.join(KERNEL_PEERS)}"
 
 
 def _patterns(filter):
@@ -69,9 +82,9 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
 
     out = file or sys.stdout
     peers = tuple(dict.fromkeys(("numpy",) + tuple(peers)))
-    unknown = [p for p in peers if p not in PEERS]
+    unknown = [p for p in peers if p not in KERNEL_PEERS]
     if unknown:
-        raise ValueError(f"peers: unknown peer {unknown[0]!r}; choose from {', '.join(PEERS)}")
+        raise ValueError(f"peers: {kernel_peer_error(unknown[0])}")
     torch = _env.import_torch() if "torch" in peers else None
     run_peers = tuple(p for p in peers if p != "torch" or torch is not None)
     schedule = QUICK if quick else DEFAULT

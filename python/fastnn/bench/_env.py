@@ -2,7 +2,7 @@
 
 Collects the fastnn configuration (kernel path, threads, OpenMP runtime), the CPU model
 from /proc/cpuinfo, the NumPy version and the BLAS it was built with, and, when they are
-importable, PyTorch and threadpoolctl. ``set_threads`` applies ``--threads N`` to fastnn
+importable, PyTorch, scikit-learn and threadpoolctl. ``set_threads`` applies ``--threads N`` to fastnn
 and, where possible, to the peers.
 """
 from __future__ import annotations
@@ -104,6 +104,36 @@ def import_torch():
     return torch
 
 
+def import_sklearn():
+    """``sklearn`` if scikit-learn can be imported, else None (it is an optional peer)."""
+    try:
+        import sklearn
+    except Exception:
+        return None
+    return sklearn
+
+
+def sklearn_classifier():
+    """scikit-learn's own ``MLPClassifier`` class.
+
+    Raises
+    ------
+    ImportError
+        When scikit-learn cannot be imported, or when ``fastnn.sklearn.patch()`` is in
+        effect (``sklearn.neural_network.MLPClassifier`` would then be fastnn's class and
+        the comparison would be fastnn against itself).
+    """
+    if import_sklearn() is None:
+        raise ImportError("scikit-learn is not installed (pip install 'fastnn[sklearn]')")
+    from sklearn.neural_network import MLPClassifier
+
+    if MLPClassifier.__module__.split(".")[0] != "sklearn":
+        raise ImportError(f"sklearn.neural_network.MLPClassifier is {MLPClassifier.__module__}."
+                          f"{MLPClassifier.__qualname__} (fastnn.sklearn.patch() is in effect; "
+                          "call fastnn.sklearn.unpatch() first)")
+    return MLPClassifier
+
+
 class ThreadSettings:
     """Applies ``--threads N`` to fastnn, PyTorch and NumPy's BLAS; undone by ``restore``.
 
@@ -142,8 +172,13 @@ class ThreadSettings:
             self._limiter = None
 
 
-def environment(torch=None, requested_peers=()) -> dict:
-    """Everything the report header shows, as a JSON-ready dict."""
+def environment(torch=None, requested_peers=(), sklearn=None) -> dict:
+    """Everything the report header shows, as a JSON-ready dict.
+
+    ``torch`` and ``sklearn`` are the imported modules of the optional peers (None when
+    not requested or not importable); a peer in ``requested_peers`` that is None gets a
+    note instead of a version.
+    """
     cfg = fastnn_config()
     blas_threads, blas_how = numpy_blas_threads()
     env = {
@@ -180,4 +215,8 @@ def environment(torch=None, requested_peers=()) -> dict:
         env["torch"] = {"version": torch.__version__, "num_threads": torch.get_num_threads()}
     elif "torch" in requested_peers:
         env["torch"] = {"version": None, "note": "not installed; torch columns skipped"}
+    if sklearn is not None:
+        env["sklearn"] = {"version": sklearn.__version__}
+    elif "sklearn" in requested_peers:
+        env["sklearn"] = {"version": None, "note": "not installed; sklearn side unavailable"}
     return env

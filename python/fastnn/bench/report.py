@@ -20,20 +20,21 @@ SCHEMA = "fastnn-bench-kernels/1"
 NAME_W = 26
 
 
-def header_lines(env: dict, options: dict) -> list:
-    """The lines printed above the table."""
+def machine_lines(env: dict, *, ufuncs: bool = False) -> list:
+    """The header lines every suite prints about the machine: kernel path, threads of each
+    library (``numpy ufuncs 1`` too with ``ufuncs``), CPU, NumPy and its BLAS, and the load
+    average before the run (with a warning when other processes are running)."""
     fz = env["fastnn"]
     npy = env["numpy"]
     blas = npy["blas"]
     bt = npy["blas_threads"]
     threads = [f"fastnn {fz['num_threads']}",
-               f"numpy BLAS {bt if bt is not None else '?'} ({npy['blas_threads_from']})",
-               "numpy ufuncs 1"]
+               f"numpy BLAS {bt if bt is not None else '?'} ({npy['blas_threads_from']})"]
+    if ufuncs:
+        threads.append("numpy ufuncs 1")
     if env.get("torch", {}).get("version"):
         threads.append(f"torch {env['torch']['num_threads']}")
     lines = [
-        f"fastnn {fz['version']} kernel benchmark: each side validated against a float64 "
-        f"NumPy reference, then timed (median of repeats{', quick run' if options.get('quick') else ''})",
         f"  kernel path : {fz['arch']} (available: {', '.join(fz['available_archs'])}); "
         f"OpenMP: {fz['openmp']}",
         f"  threads     : {' | '.join(threads)}",
@@ -45,6 +46,16 @@ def header_lines(env: dict, options: dict) -> list:
         busy = load[0] > 0.5
         lines.append(f"  load avg    : {load[0]:.2f} (1 min) before the run"
                      + (": other processes are running, figures are noisy" if busy else ""))
+    return lines
+
+
+def header_lines(env: dict, options: dict) -> list:
+    """The lines printed above the table."""
+    lines = [
+        f"fastnn {env['fastnn']['version']} kernel benchmark: each side validated against a float64 "
+        f"NumPy reference, then timed (median of repeats{', quick run' if options.get('quick') else ''})",
+    ]
+    lines += machine_lines(env, ufuncs=True)
     torch = env.get("torch")
     if torch is None:
         lines.append("  torch       : not requested (--peers numpy,torch)")

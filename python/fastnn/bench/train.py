@@ -21,22 +21,31 @@ library would steal cores from the other):
 
 - ``numpy``: :class:`fastnn.bench.train_peers.NumpyMLP`, the reference peer;
 - ``torch`` (when ``import torch`` works): :class:`fastnn.bench.train_peers.TorchMLP`;
+- ``sklearn`` (on request, when scikit-learn is installed):
+  :class:`fastnn.bench.train_peers.SklearnMLP`, scikit-learn's ``MLPClassifier`` (relu,
+  adam, ``alpha=0``, the same batch size and Adam settings), one ``partial_fit`` an
+  epoch, predicting with ``predict_proba``;
 - ``fastnn``: ``fnn.Sequential([...]).compile(Adam, SparseCategoricalCrossentropy)``, timed
   through ``model.fit(X, y, batch_size, epochs=1, shuffle=True, verbose=0)`` and
   ``model.predict(X, batch_size=4096)``; "unavailable" when this build has no model API.
 
-NumPy and torch start from the same Glorot-uniform weights; fastnn from its own (seed 0).
+NumPy and torch start from the same Glorot-uniform weights; fastnn from its own (seed 0);
+scikit-learn from its own (``random_state=0``; it also draws the biases).
 Every side first trains one warm-up epoch and is *validated*: its loss (float64
 cross-entropy of its own logits on the first 2048 rows) must be finite and lower than
 before the epoch, and its logits must match a float64 forward pass through its own
 weights (``get_weights()``, on the first 256 rows) within the float32 error bound of the layers' dot products
-(``2(k+1)·eps·(|h|@|W|+|b|)``, propagated through the layers). The NumPy side's float32
+(``2(k+1)·eps·(|h|@|W|+|b|)``, propagated through the layers). A side that outputs
+probabilities (scikit-learn) is compared on that scale instead (:func:`softmax64`), and
+its loss is the cross-entropy of its probabilities clipped below at float32's eps (as
+scikit-learn's own log-loss does). The NumPy side's float32
 loss must also match the float64 loss. Sides that fail are not timed. Then each side
 trains ``repeats`` more epochs, each timed (median reported), and predicts over all rows
 ``repeats`` times (inference throughput).
 
 Ratios: ``vs_numpy`` is NumPy's median time over the side's (above 1: faster than NumPy);
-``torch_over_fastnn`` is torch's over fastnn's.
+``torch_over_fastnn`` and ``sklearn_over_fastnn`` are torch's and scikit-learn's over
+fastnn's.
 """
 from __future__ import annotations
 
@@ -52,10 +61,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastnn.bench._timing import Schedule, check_bound, check_close, combine, time_blocks
-from fastnn.bench.train_peers import NumpyMLP, TorchMLP, glorot_uniform_weights
+from fastnn.bench.train_peers import NumpyMLP, SklearnMLP, TorchMLP, glorot_uniform_weights
 
 SCHEMA = "fastnn-bench-train/1"
-SIDES = ("numpy", "torch", "fastnn")
+SIDES = ("numpy", "torch", "sklearn", "fastnn")
 ADAM = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 PREDICT_BATCH = 4096
 EVAL_ROWS = 2048
@@ -172,9 +181,38 @@ def forward64(weights, X):
     return h, err + np.finfo(np.float32).tiny
 
 
+def softmax64(logits, bound):
+    """Float64 softmax of reference ``logits`` and the error bound of probabilities computed
+    in float32 from logits within ``bound``: ``(proba, bound)``.
+
+    Logits off by at most ``B`` (the row's largest bound) change each probability by a
+    factor within ``exp(±2B)``; the float32 softmax itself adds a relative
+    ``(k + 4 + zmax - z)·eps`` (shift, exp, sum of ``k`` terms, division), and ``2·eps``
+    absolute covers a logistic unit's ``1 - p``.
+    """
+    eps = float(np.finfo(np.float32).eps)
+    z = np.asarray(logits, dtype=np.float64)
+    gap = z.max(axis=1, keepdims=True) - z
+    e = np.exp(-gap)
+    p = e / e.sum(axis=1, keepdims=True)
+    big = np.asarray(bound, dtype=np.float64).max(axis=1, keepdims=True)
+    rel = np.expm1(2.0 * big) + (z.shape[1] + 4 + gap) * eps
+    return p, p * rel + 2.0 * eps
+
+
+def _as_logits(runner, out):
+    """A side's outputs as logits: as they are, or for a side that outputs probabilities
+    their logarithms (float64, probabilities clipped below at float32's eps)."""
+    if getattr(runner, "outputs", "logits") == "proba":
+        p = np.asarray(out, dtype=np.float64)
+        return np.log(np.maximum(p, float(np.finfo(np.float32).eps)))
+    return np.asarray(out)
+
+
 def _validate(side, runner, Xs, ys, loss_before):
     """The checks after the warm-up epoch: dict of name -> Check-like dict, and ok."""
-    logits = np.asarray(runner.predict(Xs, PREDICT_BATCH))
+    raw = np.asarray(runner.predict(Xs, PREDICT_BATCH))
+    logits = _as_logits(runner, raw)
     after = xent64(logits, ys)
     dec = {"ok": bool(math.isfinite(after) and after < loss_before), "before": loss_before,
            "after": after}
@@ -187,8 +225,12 @@ def _validate(side, runner, Xs, ys, loss_before):
     else:
         nf = min(CHECK_ROWS, len(ys))
         ref, bound = forward64(weights, Xs[:nf])
-        out["forward"] = check_bound(logits[:nf].astype(np.float32, copy=False), ref, bound,
-                                     name="logits").as_dict()
+        if getattr(runner, "outputs", "logits") == "proba":
+            ref, bound = softmax64(ref, bound)
+            out["forward"] = check_bound(raw[:nf], ref, bound, name="probabilities").as_dict()
+        else:
+            out["forward"] = check_bound(logits[:nf].astype(np.float32, copy=False), ref, bound,
+                                         name="logits").as_dict()
         if side == "numpy":
             loss32 = runner.loss(Xs[:nf], ys[:nf])
             # the loss function itself, then the whole float32 forward + loss
@@ -268,6 +310,29 @@ class _TorchSide(_NumpySide):
                      "version": torch.__version__, "threads": torch.get_num_threads()}
 
 
+class _SklearnSide(_NumpySide):
+    def __init__(self, net, X, y, MLPClassifier):
+        import sklearn
+
+        self.model = SklearnMLP(MLPClassifier, net.hidden, net.classes, batch_size=net.batch,
+                                seed=0, **ADAM)
+        self.model.start(X, y)
+        self.outputs = self.model.outputs
+        self.X, self.y, self.batch = X, y, net.batch
+        est = self.model.model
+        self.info = {"impl": "sklearn.neural_network.MLPClassifier(activation='relu', "
+                             "solver='adam', alpha=0.0, shuffle=True, random_state=0): one "
+                             "partial_fit per epoch; predict_proba",
+                     "version": sklearn.__version__, "batch_size": est.batch_size,
+                     "learning_rate_init": est.learning_rate_init, "beta_1": est.beta_1,
+                     "beta_2": est.beta_2, "epsilon": est.epsilon,
+                     "outputs": "probabilities" + (" (one logistic unit)" if net.classes == 2
+                                                   else " (softmax)")}
+
+    def loss(self, X, y):  # pragma: no cover - only the NumPy side's loss is checked
+        raise NotImplementedError
+
+
 class _FastnnSide:
     def __init__(self, net, X, y):
         Sequential, Input, Dense, Adam, SCCE = _fastnn_api()
@@ -321,7 +386,7 @@ def _run_side(side, make, X, y, schedule):
         rec["info"] = dict(runner.info)
         n_eval = min(EVAL_ROWS, X.shape[0])
         Xs, ys = X[:n_eval], y[:n_eval]
-        logits0 = np.asarray(runner.predict(Xs, PREDICT_BATCH))
+        logits0 = _as_logits(runner, runner.predict(Xs, PREDICT_BATCH))
         rec["loss"]["initial"] = xent64(logits0, ys)
         rec["accuracy"]["initial"] = accuracy(logits0, ys)
         runner.train_epoch()  # warm-up
@@ -340,7 +405,7 @@ def _run_side(side, make, X, y, schedule):
         for k, t in timings.items():
             rec["timing"][k] = t.as_dict()
             rec["samples_per_s"][k] = X.shape[0] / t.median
-        logits = np.asarray(runner.predict(Xs, PREDICT_BATCH))
+        logits = _as_logits(runner, runner.predict(Xs, PREDICT_BATCH))
         rec["loss"]["final"] = xent64(logits, ys)
         rec["accuracy"]["final"] = accuracy(logits, ys)
         rec["epochs_trained"] = 1 + len(timings["train"].times)
@@ -358,12 +423,20 @@ def _ratios(sides, kind) -> dict:
     med = {s: r["timing"][kind]["median_s"] for s, r in sides.items()
            if r["status"] == "ok" and kind in r["timing"]}
     vs = {s: med["numpy"] / t for s, t in med.items() if s != "numpy" and "numpy" in med}
-    tf = med["torch"] / med["fastnn"] if "torch" in med and "fastnn" in med else None
-    return {"vs_numpy": vs, "torch_over_fastnn": tf}
+    out = {"vs_numpy": vs}
+    for peer in ("torch", "sklearn"):
+        out[f"{peer}_over_fastnn"] = (med[peer] / med["fastnn"] if peer in med and "fastnn" in med
+                                      else None)
+    return out
 
 
-def run_network(net: Network, *, peers, torch, schedule) -> dict:
-    """Data, then each side in turn (numpy, torch, fastnn); the network's record."""
+def run_network(net: Network, *, peers, torch, schedule, sklearn_cls=None,
+                sklearn_missing="") -> dict:
+    """Data, then each side in turn (numpy, torch, sklearn, fastnn); the network's record.
+
+    ``sklearn_cls`` is scikit-learn's ``MLPClassifier`` when ``"sklearn"`` is among the
+    peers and importable; otherwise ``sklearn_missing`` says why not.
+    """
     X, y = make_data(net)
     init = glorot_uniform_weights(net.sizes, SEED)
     makers = {"numpy": lambda: _NumpySide(net, X, y, init)}
@@ -374,6 +447,10 @@ def run_network(net: Network, *, peers, torch, schedule) -> dict:
         skipped["torch"] = "torch is not installed"
     else:
         skipped["torch"] = "not requested (--peers numpy,torch)"
+    if "sklearn" in peers and sklearn_cls is not None:
+        makers["sklearn"] = lambda: _SklearnSide(net, X, y, sklearn_cls)
+    elif "sklearn" not in peers:
+        skipped["sklearn"] = "not requested (--peers numpy,sklearn)"
     makers["fastnn"] = lambda: _FastnnSide(net, X, y)
     rec = {"name": net.name, "key": net.key, "info": net.info(),
            "label_counts": np.bincount(y, minlength=net.classes).tolist(), "sides": {}}
@@ -382,6 +459,9 @@ def run_network(net: Network, *, peers, torch, schedule) -> dict:
             if side in skipped:
                 rec["sides"][side] = {"status": "skipped", "reason": skipped[side]}
                 continue
+            if side not in makers:
+                rec["sides"][side] = {"status": "unavailable", "reason": sklearn_missing}
+                continue
             rec["sides"][side] = _run_side(side, makers[side], X, y, schedule)
     rec["ratio"] = {k: _ratios(rec["sides"], k) for k in ("train", "predict")}
     return rec
@@ -389,30 +469,20 @@ def run_network(net: Network, *, peers, torch, schedule) -> dict:
 
 # ---------------------------------------------------------------- report
 def _header_lines(env, options) -> list:
-    fz, npy = env["fastnn"], env["numpy"]
-    bt = npy["blas_threads"]
-    threads = [f"fastnn {fz['num_threads']}",
-               f"numpy BLAS {bt if bt is not None else '?'} ({npy['blas_threads_from']})"]
-    if env.get("torch", {}).get("version"):
-        threads.append(f"torch {env['torch']['num_threads']}")
+    from fastnn.bench import report
+
     quick = ", quick run" if options["quick"] else ""
     lines = [
-        f"fastnn {fz['version']} training benchmark: one epoch of Adam (float32), each side "
-        f"validated, then timed in its own block (median of {options['repeats']}{quick})",
-        f"  kernel path : {fz['arch']} (available: {', '.join(fz['available_archs'])}); "
-        f"OpenMP: {fz['openmp']}",
-        f"  threads     : {' | '.join(threads)}",
-        f"  CPU         : {env['cpu']} ({env['cores']} logical CPUs)",
-        f"  numpy       : {npy['version']}, BLAS: {npy['blas']['name']} "
-        f"{npy['blas'].get('version', '')}".rstrip(),
+        f"fastnn {env['fastnn']['version']} training benchmark: one epoch of Adam (float32), "
+        f"each side validated, then timed in its own block (median of {options['repeats']}{quick})",
     ]
-    load = env.get("load_average")
-    if load:
-        lines.append(f"  load avg    : {load[0]:.2f} (1 min) before the run"
-                     + (": other processes are running, figures are noisy" if load[0] > 0.5 else ""))
+    lines += report.machine_lines(env)
     t = env.get("torch")
     lines.append("  torch       : " + (t["version"] if t and t.get("version")
                                       else (t or {}).get("note", "not requested")))
+    sk = env.get("sklearn")
+    if sk is not None:
+        lines.append("  sklearn     : " + (sk["version"] or sk.get("note", "")))
     for note in options.get("notes", []):
         lines.append(f"  note        : {note}")
     return lines
@@ -451,10 +521,12 @@ def format_network(rec) -> list:
              f"{i['batches_per_epoch']} batches/epoch)"]
     for side, r in rec["sides"].items():
         lines.append(_side_row(side, r, rec["ratio"]))
-    tf = [f"{k} {rec['ratio'][k]['torch_over_fastnn']:.2f}x" for k in ("train", "predict")
-          if rec["ratio"][k]["torch_over_fastnn"] is not None]
-    if tf:
-        lines.append(f"  torch time / fastnn time: {', '.join(tf)}")
+    for peer in ("torch", "sklearn"):
+        key = f"{peer}_over_fastnn"
+        tf = [f"{k} {rec['ratio'][k][key]:.2f}x" for k in ("train", "predict")
+              if rec["ratio"][k].get(key) is not None]
+        if tf:
+            lines.append(f"  {peer} time / fastnn time: {', '.join(tf)}")
     return lines
 
 
@@ -483,8 +555,9 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
         Threads for fastnn, PyTorch and (through threadpoolctl, when installed) NumPy's
         BLAS. Default: leave each library's setting alone.
     peers : sequence of str
-        Subset of ``("numpy", "torch")``. NumPy is always measured (the reference for the
-        ratios); torch is skipped with a note when it cannot be imported.
+        Subset of ``("numpy", "torch", "sklearn")``. NumPy is always measured (the
+        reference for the ratios); torch and scikit-learn are reported "unavailable" when
+        they cannot be imported.
     repeats : int, optional
         Timed epochs (and predict passes) per side after the warm-up epoch; default 3,
         or 1 with ``quick``.
@@ -518,11 +591,20 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
     schedule = Schedule(warmup=0, min_repeats=reps, max_repeats=reps, min_time=0.0,
                         settle=0.0 if quick else SETTLE_S, max_time=float("inf"))
     torch = _env.import_torch() if "torch" in peers else None
+    sklearn_cls, sklearn_missing = None, ""
+    if "sklearn" in peers:
+        try:
+            sklearn_cls = _env.sklearn_classifier()
+        except ImportError as exc:
+            sklearn_missing = str(exc)
     nets = networks(quick, scale, filter)
     settings = _env.ThreadSettings(threads, torch)
     try:
-        env = _env.environment(torch, peers)
-        run_peers = [p for p in peers if p != "torch" or torch is not None]
+        env = _env.environment(torch, peers, _env.import_sklearn() if sklearn_cls else None)
+        if sklearn_missing and env.get("sklearn"):
+            env["sklearn"]["note"] = sklearn_missing
+        run_peers = [p for p in peers if (p != "torch" or torch is not None)
+                     and (p != "sklearn" or sklearn_cls is not None)]
         options = {"suite": "train", "quick": bool(quick), "scale": scale, "filter": filter,
                    "threads": threads, "peers": run_peers, "requested_peers": list(peers),
                    "repeats": reps, "warmup_epochs": 1, "settle_s": schedule.settle,
@@ -542,7 +624,8 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
         t0 = time.perf_counter()
         records = []
         for net in nets:
-            rec = run_network(net, peers=peers, torch=torch, schedule=schedule)
+            rec = run_network(net, peers=peers, torch=torch, schedule=schedule,
+                              sklearn_cls=sklearn_cls, sklearn_missing=sklearn_missing)
             records.append(rec)
             for line in format_network(rec):
                 print(line, file=out, flush=True)

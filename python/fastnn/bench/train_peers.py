@@ -1,4 +1,5 @@
-"""The training benchmark's peers: the same MLP trained with plain NumPy and with PyTorch.
+"""The training benchmark's peers: the same MLP trained with plain NumPy, with PyTorch and
+with scikit-learn.
 
 Both peers train a multilayer perceptron with ReLU hidden layers and a linear output
 (logits) on softmax cross-entropy with integer labels (mean over the batch), with Adam
@@ -17,6 +18,10 @@ kernels of shape ``(in, out)``, so both peers can start from the same initial va
 - :class:`TorchMLP` is the usual eager PyTorch loop: ``nn.Sequential`` of ``nn.Linear``
   and ``nn.ReLU``, ``torch.optim.Adam`` (its default implementation), ``F.cross_entropy``,
   minibatches gathered from ``torch.from_numpy`` views with ``torch.randperm`` indices.
+- :class:`SklearnMLP` is scikit-learn's ``MLPClassifier`` with the same architecture and
+  Adam settings, trained by one ``partial_fit`` per epoch. It draws its own initial weights
+  (scikit-learn has no public way to set them) and outputs probabilities
+  (``predict_proba``); with two classes its network has one logistic output unit.
 """
 from __future__ import annotations
 
@@ -24,7 +29,11 @@ import math
 
 import numpy as np
 
-__all__ = ["glorot_uniform_weights", "NumpyMLP", "TorchMLP", "ADAM_DEFAULTS"]
+__all__ = ["glorot_uniform_weights", "NumpyMLP", "TorchMLP", "SklearnMLP", "ADAM_DEFAULTS"]
+
+#: Learning rate of the one step that makes scikit-learn draw its initial weights (see
+#: :meth:`SklearnMLP.start`): float32 weights do not move at all.
+INIT_LR = 1e-30
 
 ADAM_DEFAULTS = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 
@@ -257,4 +266,96 @@ class TorchMLP:
         with torch.inference_mode():
             for i in range(0, xt.shape[0], batch_size):
                 ot[i:i + batch_size] = self.model(xt[i:i + batch_size])
+        return out
+
+
+class SklearnMLP:
+    """scikit-learn's ``MLPClassifier`` (relu, adam, no L2 penalty), one ``partial_fit`` an
+    epoch.
+
+    Parameters
+    ----------
+    MLPClassifier : type
+        scikit-learn's class (an optional dependency, imported by the caller).
+    hidden : sequence of int
+        Hidden layer widths.
+    n_classes : int
+        Number of classes; the labels are ``0 .. n_classes - 1``.
+    batch_size : int
+        Minibatch size.
+    lr, beta1, beta2, eps : float
+        Adam hyperparameters (``learning_rate_init``, ``beta_1``, ``beta_2``, ``epsilon``;
+        scikit-learn adds ``epsilon`` to ``sqrt(v)`` rather than to the bias-corrected
+        ``sqrt(v_hat)``, a difference of the order of ``epsilon``).
+    seed : int
+        ``random_state``: seeds the initial weights and the shuffles. scikit-learn reseeds
+        its generator from it on every ``partial_fit``, so every epoch after the first
+        visits the rows in the same order.
+
+    Notes
+    -----
+    float32 input is trained and predicted in float32. The model is created by
+    :meth:`start`, which must be called before :meth:`predict`.
+    """
+
+    outputs = "proba"
+
+    def __init__(self, MLPClassifier, hidden, n_classes, *, batch_size, lr=1e-3, beta1=0.9,
+                 beta2=0.999, eps=1e-8, seed=0):
+        self.model = MLPClassifier(hidden_layer_sizes=tuple(hidden), activation="relu",
+                                   solver="adam", alpha=0.0, batch_size=int(batch_size),
+                                   learning_rate_init=lr, beta_1=beta1, beta_2=beta2,
+                                   epsilon=eps, shuffle=True, random_state=seed)
+        self.classes = np.arange(n_classes)
+        self.n_classes = int(n_classes)
+        self._current = None   # the estimator predict() and get_weights() read
+
+    def start(self, X, y):
+        """Make the initial model available to :meth:`predict` without training.
+
+        scikit-learn draws its weights in the first ``partial_fit``. A clone of the model
+        (same ``random_state``, data shape and classes, hence the same initial weights)
+        takes one Adam step with learning rate :data:`INIT_LR` on the first minibatch:
+        each weight moves by at most about ``INIT_LR``, which leaves float32 values
+        unchanged.
+        """
+        from sklearn.base import clone
+
+        init = clone(self.model).set_params(learning_rate_init=INIT_LR)
+        b = self.model.batch_size
+        init.partial_fit(X[:b], y[:b], classes=self.classes)
+        self._current = init
+
+    def train_epoch(self, X, y, batch_size=None) -> float:
+        """One ``partial_fit`` over ``X`` (the batch size is the estimator's); returns
+        scikit-learn's ``loss_`` (mean batch loss of the epoch)."""
+        self.model.partial_fit(X, y, classes=self.classes)
+        self._current = self.model
+        return float(self.model.loss_)
+
+    def predict(self, X, batch_size=4096) -> np.ndarray:
+        """Class probabilities of every row of ``X`` (``predict_proba``), ``batch_size``
+        rows at a time."""
+        if self._current is None:
+            raise RuntimeError("SklearnMLP: call start() or train_epoch() first")
+        proba = self._current.predict_proba
+        first = proba(X[:batch_size])
+        out = np.empty((X.shape[0], first.shape[1]), dtype=first.dtype)
+        out[:len(first)] = first
+        for i in range(batch_size, X.shape[0], batch_size):
+            out[i:i + batch_size] = proba(X[i:i + batch_size])
+        return out
+
+    def get_weights(self) -> list:
+        """``[W1, b1, ...]`` (copies, kernels ``(in, out)``) of a network with one logit per
+        class: with two classes scikit-learn's single logistic unit ``z`` becomes the
+        logits ``(0, z)``, whose softmax is its ``(1 - sigmoid(z), sigmoid(z))``."""
+        est = self._current
+        out = []
+        for w, b in zip(est.coefs_, est.intercepts_):
+            out += [np.array(w), np.array(b)]
+        if self.n_classes == 2 and out[-1].shape == (1,):
+            w, b = out[-2], out[-1]
+            out[-2] = np.concatenate([np.zeros_like(w), w], axis=1)
+            out[-1] = np.concatenate([np.zeros_like(b), b])
         return out
