@@ -146,6 +146,7 @@ void adam_update(const py::object& param_obj, const py::object& grad, const py::
     a.step = check_step(step);
     a.lr = lr; a.beta1 = beta1; a.beta2 = beta2; a.eps = eps; a.weight_decay = weight_decay;
     a.decoupled_weight_decay = decoupled; a.amsgrad = amsgrad; a.maximize = maximize;
+    adam_bias_corrections(a);
     run_update(fns<T>().adam, a, n, amsgrad ? 9 : 7, sizeof(T));
   });
 }

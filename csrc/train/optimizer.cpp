@@ -239,6 +239,7 @@ void Engine<T>::optimizer_step(double lr) {
       a.max_exp_avg_sq = o.amsgrad ? slot(2) : nullptr;
       a.lr = lr; a.beta1 = o.beta1; a.beta2 = o.beta2; a.eps = o.eps; a.weight_decay = o.weight_decay;
       a.step = step; a.decoupled_weight_decay = o.decoupled_weight_decay; a.amsgrad = o.amsgrad;
+      adam_bias_corrections(a);  // once, not per block
       run(f.adam, a);
       break;
     }

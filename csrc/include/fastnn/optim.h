@@ -16,6 +16,7 @@
 // This header holds types only (no function bodies): it is included by sources compiled
 // once per ISA.
 #pragma once
+#include <cmath>
 #include "fastnn/common.h"
 
 namespace fastnn {
@@ -42,7 +43,17 @@ struct AdamArgs {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
   index_t step = 1;
   bool decoupled_weight_decay = false, amsgrad = false, maximize = false;
+  // 1 - beta1^step and 1 - beta2^step when the caller computed them once for many range
+  // calls (adam_bias_corrections); 0: the kernel computes them.
+  double bias_correction1 = 0, bias_correction2 = 0;
 };
+
+// Fills a.bias_correction1/2 = 1 - beta^step, exactly as the kernel would.
+template <class T>
+inline void adam_bias_corrections(AdamArgs<T>& a) {
+  a.bias_correction1 = 1.0 - std::pow(a.beta1, double(a.step));
+  a.bias_correction2 = 1.0 - std::pow(a.beta2, double(a.step));
+}
 
 // torch.optim.RMSprop.
 template <class T>
