@@ -393,8 +393,8 @@ bool Engine<T>::forward(Workspace<T>& ws, index_t r0, index_t B, bool training, 
 }
 
 template <class T>
-void Engine<T>::loss_seed(Workspace<T>& ws, index_t r0, index_t b, index_t B, bool want_grad, bool weighted,
-                          char* ready) {
+void Engine<T>::loss_seed(Workspace<T>& ws, index_t B, bool weighted) {
+  char* ready = ws.ready.data();
   for (std::size_t o = 0; o < outputs_.size(); ++o) {
     const OutputSpec& out = outputs_[o];
     const int t = out.tensor;
@@ -408,13 +408,13 @@ void Engine<T>::loss_seed(Workspace<T>& ws, index_t r0, index_t b, index_t B, bo
       const NodeSpec& nd = nodes_[std::size_t(f)];
       if (nd.kind == NODE_DENSE) {
         pred = ws.aux[std::size_t(f)].data();  // z
-        if (want_grad && req_[std::size_t(t)]) dpred = ws.grad[std::size_t(t)].data();  // holds dz
+        if (req_[std::size_t(t)]) dpred = ws.grad[std::size_t(t)].data();  // holds dz
       } else {
         const int in = nd.inputs[0];
         pred = ws.act[std::size_t(in)].data();
-        if (want_grad && req_[std::size_t(in)]) dpred = ws.grad[std::size_t(in)].data();
+        if (req_[std::size_t(in)]) dpred = ws.grad[std::size_t(in)].data();
       }
-    } else if (want_grad && req_[std::size_t(t)]) {
+    } else if (req_[std::size_t(t)]) {
       dpred = ws.grad[std::size_t(t)].data();
     }
     // Two losses may seed one buffer (a tensor that is two outputs, or logits that are an
@@ -425,16 +425,15 @@ void Engine<T>::loss_seed(Workspace<T>& ws, index_t r0, index_t b, index_t B, bo
     T* target = add ? ws.loss_scratch.data() : dpred;
     if (seeded >= 0) ready[seeded] = 1;
     const bool sparse = spec.id == LOSS_SPARSE_CCE;
-    // Rows [r0, r0 + b) of a batch of B: the gradient scale is the whole batch's.
     if (sparse && ws.mixed)
-      loss_rows_mixed<T>(spec, r0, r0 + b, w, pred, w, ws.labels[o].data(), ws.labels2[o].data(), ws.lam.data(),
+      loss_rows_mixed<T>(spec, 0, B, w, pred, w, ws.labels[o].data(), ws.labels2[o].data(), ws.lam.data(),
                          weighted ? ws.weight.data() : nullptr, T(out.weight / double(B)), ws.loss_rows[o].data(),
                          target, w);
     else
-      loss_rows<T>(spec, r0, r0 + b, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
+      loss_rows<T>(spec, 0, B, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
                  sparse ? ws.labels[o].data() : nullptr, weighted ? ws.weight.data() : nullptr,
                  T(out.weight / double(B)), ws.loss_rows[o].data(), target, w);
-    if (add) copy_into(dpred + r0 * w, target + r0 * w, b * w, true);
+    if (add) copy_into(dpred, target, B * w, true);
   }
 }
 
@@ -455,28 +454,30 @@ double Engine<T>::loss_total(Workspace<T>& ws, index_t B, bool weighted, std::ve
 }
 
 template <class T>
-bool Engine<T>::backward(Workspace<T>& ws, index_t r0, index_t B, Host<T>* host, T* G, char* ready) {
+bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
   T* P = params_.data();
+  T* G = grads_.data();
+  char* ready = ws.ready.data();
   for (std::size_t ii = nodes_.size(); ii-- > 0;) {
     const NodeSpec& nd = nodes_[ii];
     const std::size_t t = std::size_t(n_inputs_) + ii;
     if (!req_[t] || skip_node_bwd_[ii]) continue;
     if (!ready[t]) {  // no loss depends on this node in this network
-      zero_node_grads(ii, G);
+      zero_node_grads(ii);
       continue;
     }
     const int t0 = nd.inputs[0];
     const index_t w = nd.width, in = width_[std::size_t(t0)];
-    T* dy = ws.grad[t].data() + r0 * w;
-    const T* y = ws.act[t].data() + r0 * w;
-    const T* x = input_ptr(ws, t0) + r0 * in;
-    T* aux = ws.aux[ii].size() ? ws.aux[ii].data() + r0 * w : nullptr;
+    T* dy = ws.grad[t].data();
+    const T* y = ws.act[t].data();
+    const T* x = input_ptr(ws, t0);
+    T* aux = ws.aux[ii].size() ? ws.aux[ii].data() : nullptr;
     // The gradient of input k: nullptr when not needed; `acc` when it already holds a part.
     auto dx_of = [&](int s, bool* acc) -> T* {
       if (!req_[std::size_t(s)]) return nullptr;
       *acc = ready[s] != 0;
       ready[s] = 1;
-      return ws.grad[std::size_t(s)].data() + r0 * width_[std::size_t(s)];
+      return ws.grad[std::size_t(s)].data();
     };
     bool acc = false;
     switch (nd.kind) {
@@ -525,7 +526,7 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t r0, index_t B, Host<T>* host,
         T* dx = dx_of(t0, &acc);
         const bool tr = nd.trainable;
         layernorm_backward(dx, tr && nd.w_off >= 0 ? G + nd.w_off : nullptr, tr && nd.b_off >= 0 ? G + nd.b_off : nullptr,
-                           dy, aux, ws.aux2[ii].data() + r0, nd.w_off >= 0 ? P + nd.w_off : nullptr, B, w,
+                           dy, aux, ws.aux2[ii].data(), nd.w_off >= 0 ? P + nd.w_off : nullptr, B, w,
                            acc);
         break;
       }
@@ -556,7 +557,7 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t r0, index_t B, Host<T>* host,
         std::vector<T*> dxs;
         std::vector<bool> accs;
         for (int s : nd.inputs) {
-          xs.push_back(input_ptr(ws, s) + r0 * width_[std::size_t(s)]);
+          xs.push_back(input_ptr(ws, s));
           wids.push_back(width_[std::size_t(s)]);
           dxs.push_back(dx_of(s, &acc));
           accs.push_back(acc);
@@ -570,9 +571,9 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t r0, index_t B, Host<T>* host,
 }
 
 template <class T>
-void Engine<T>::zero_node_grads(std::size_t node, T* G) {
+void Engine<T>::zero_node_grads(std::size_t node) {
   for (const ParamSpec& p : pspecs_)
-    if (p.node == int(node)) std::memset(static_cast<void*>(G + p.off), 0, sizeof(T) * std::size_t(p.size));
+    if (p.node == int(node)) std::memset(static_cast<void*>(grads_.data() + p.off), 0, sizeof(T) * std::size_t(p.size));
 }
 
 template class Engine<float>;

@@ -165,16 +165,16 @@ class Engine {
   // when r0 > 0: no batch normalization, no Python layers).
   bool forward(Workspace<T>& ws, index_t r0, index_t b, bool training, std::int64_t step, bool update_stats,
                Host<T>* host);
-  // Sample losses of rows [r0, r0 + b) of a batch of B rows; with want_grad, seeds the output
-  // gradients (marking them in `ready`).
-  void loss_seed(Workspace<T>& ws, index_t r0, index_t b, index_t B, bool want_grad, bool weighted, char* ready);
+  // Sample losses of the B rows of the batch, and the output gradients they seed (marked in
+  // ws.ready).
+  void loss_seed(Workspace<T>& ws, index_t B, bool weighted);
   // Loss of the batch: sum over outputs of weight * mean weighted loss (no penalty);
   // per_output[o] += sum of weighted sample losses.
   double loss_total(Workspace<T>& ws, index_t B, bool weighted, std::vector<double>* per_output);
   const T* input_ptr(const Workspace<T>& ws, int t) const {
     return t < n_inputs_ ? ws.xin[std::size_t(t)] : ws.act[std::size_t(t)].data();
   }
-  void zero_node_grads(std::size_t node, T* G);
+  void zero_node_grads(std::size_t node);
   bool chunkable_ = false;   // no batch normalization or Python layers (see predict)
   index_t dense_macs_ = 0;  // sum over Dense layers of in * out
   // Inference of small networks (dense in*out summed over layers below kPredictChunkMaxMacs,
@@ -197,9 +197,9 @@ class Engine {
   std::vector<Block> blocks_;
   Buffer<double> partial_;
   std::vector<double> tensor_sq_;
-  // Parameter gradients go to G (grads_, or a chunk's private buffer); `ready` marks the
-  // tensors whose gradient buffers hold a value (seeded by loss_seed).
-  bool backward(Workspace<T>& ws, index_t r0, index_t b, Host<T>* host, T* G, char* ready);
+  // Parameter gradients into grads_; ws.ready marks the tensors whose gradient buffers hold
+  // a value (seeded by loss_seed).
+  bool backward(Workspace<T>& ws, index_t b, Host<T>* host);
   double regularize();  // adds penalty gradients, returns the penalty
   void clip(EpochStats* st, bool diag);
   void optimizer_step(double lr);

@@ -61,11 +61,10 @@ bool Engine<T>::step_grads(Workspace<T>& ws, index_t b, std::int64_t step, bool 
   // One pass over the whole batch.  (Row chunks on several threads with private gradient
   // buffers were tried for mid-sized networks: on 2 cores they lost to this, and with the
   // other core busy each fork/join cost a scheduler slice; fit_many uses the cores instead.)
-  char* ready = ws.ready.data();
-  std::memset(ready, 0, width_.size());
+  std::memset(ws.ready.data(), 0, width_.size());
   if (!forward(ws, 0, b, true, step, update_stats, host)) return false;
-  loss_seed(ws, 0, b, b, true, weighted, ready);
-  return backward(ws, 0, b, host, grads_.data(), ready);
+  loss_seed(ws, b, weighted);
+  return backward(ws, b, host);
 }
 
 template <class T>
