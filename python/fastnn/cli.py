@@ -292,8 +292,7 @@ def _cmd_bench_all(args) -> int:
     if args.json:
         created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         report.write_json(args.json, {"schema": "fastnn-bench-all/1", "created": created,
-                                      "kernels": kdoc, "train": tdoc, "sklearn": sdoc})
-        print(f"JSON report written to {args.json}")
+                                      "kernels": kdoc, "train": tdoc, "sklearn": sdoc}, sys.stdout)
     return max(_kernels_status(kdoc), _train_status(tdoc), status)
 
 

@@ -129,8 +129,7 @@ def run_kernels(*, quick=False, filter=None, threads=None, peers=("numpy",), rep
         for line in report.summary_lines(doc["summary"], elapsed):
             print(line, file=out)
         if json_path:
-            report.write_json(json_path, doc)
-            print(f"JSON report written to {json_path}", file=out)
+            report.write_json(json_path, doc, out)
         return doc
     finally:
         settings.restore()

@@ -166,13 +166,16 @@ def document(env: dict, options: dict, records: list, elapsed: float) -> dict:
     }
 
 
-def write_json(path: str, doc: dict) -> None:
-    """Write ``doc`` to ``path`` atomically (a temporary file, then rename)."""
+def write_json(path: str, doc: dict, out=None) -> None:
+    """Write ``doc`` to ``path`` atomically (a temporary file, then rename); with a text
+    stream ``out``, say so there."""
     tmp = f"{path}.json.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(_finite(doc), f, indent=1, allow_nan=False, default=_jsonable)
         f.write("\n")
     os.replace(tmp, path)
+    if out is not None:
+        print(f"JSON report written to {path}", file=out)
 
 
 def _finite(obj):

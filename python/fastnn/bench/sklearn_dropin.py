@@ -393,8 +393,7 @@ def run_sklearn(*, quick=False, seeds=None, threads=None, json_path=None, file=N
         print(f"{2 * n_seeds + 2} fits in {elapsed:.1f} s"
               + (f"; load avg {load[0]:.2f} (1 min) after the run" if load else ""), file=out)
         if json_path:
-            report.write_json(json_path, doc)
-            print(f"JSON report written to {json_path}", file=out)
+            report.write_json(json_path, doc, out)
         return doc
     finally:
         settings.restore()

@@ -640,8 +640,7 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
               f"{s['fastnn']['unavailable']} unavailable, {s['fastnn']['invalid']} invalid, "
               f"{s['fastnn']['error']} errors", file=out)
         if json_path:
-            report.write_json(json_path, doc)
-            print(f"JSON report written to {json_path}", file=out)
+            report.write_json(json_path, doc, out)
         return doc
     finally:
         settings.restore()
