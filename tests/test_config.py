@@ -212,3 +212,53 @@ def test_fastnn_arch_unsupported_fails_import(arch):
     proc = run_python("import fastnn", FASTNN_ARCH=arch)
     assert proc.returncode != 0
     assert f"FASTNN_ARCH={arch}" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- contention backoff
+
+def test_contention_backoff_halves_teams_then_recovers_and_keeps_results():
+    # Parallel regions that take far longer than their first thread's share (another process
+    # holds a core) make teams use half the threads for 0.2 s; three in a row are needed, so
+    # one slow wake-up does not.  Thread counts never change results.
+    code = """
+import time
+import numpy as np
+import fastnn
+from fastnn import _core
+
+def train():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 40)).astype(np.float32)
+    y = rng.integers(0, 3, 256)
+    L = fastnn.layers
+    m = fastnn.Sequential([L.Input(40), L.Dense(64, activation="relu"), L.Dense(3)], seed=1)
+    m.compile(optimizer=fastnn.optimizers.Adam(1e-2),
+              loss=fastnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    return np.concatenate([w.ravel() for w in m.get_weights()])
+
+fastnn.set_num_threads(4)
+assert _core._team_threads() == 4
+quiet = train()
+for _ in range(2):
+    _core._note_team_wait(0.010, 0.001)          # two late regions: not yet
+assert _core._team_threads() == 4
+_core._note_team_wait(0.0011, 0.001)             # an ordinary one resets the count
+for _ in range(2):
+    _core._note_team_wait(0.010, 0.001)
+assert _core._team_threads() == 4
+_core._note_team_wait(0.010, 0.001)              # the third late region in a row
+assert _core._team_threads() == 2
+assert fastnn.get_num_threads() == 4             # the user's setting is unchanged
+assert np.array_equal(train(), quiet)
+time.sleep(0.3)
+assert _core._team_threads() == 4
+fastnn.set_num_threads(1)
+for _ in range(3):
+    _core._note_team_wait(0.010, 0.001)
+assert _core._team_threads() == 1
+print("ok")
+"""
+    r = run_python(code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"

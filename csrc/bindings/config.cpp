@@ -72,6 +72,10 @@ void register_config(py::module_& m) {
     if (n < 1) throw py::value_error("n: number of threads must be >= 1, got " + std::to_string(n));
     set_max_threads(n);
   }, py::arg("n"));
+  // Contention backoff (tests): teams' thread count now, and a parallel region's timings.
+  m.def("_team_threads", []() { return team_threads(); });
+  m.def("_note_team_wait", [](double region_s, double own_s) { note_team_wait(region_s, own_s); },
+        py::arg("region_s"), py::arg("own_s"));
 }
 
 }  // namespace fastnn

@@ -230,7 +230,7 @@ py::list run_epochs_many(py::list engines, py::list calls) {
   std::vector<EpochStats> st(es.size());
   {
     py::gil_scoped_release release;
-    const int nt = int(std::min<index_t>(K, max_threads()));
+    const int nt = int(std::min<index_t>(K, team_threads()));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (index_t k = 0; k < K; ++k) st[std::size_t(k)] = es[std::size_t(k)]->run_epoch(cs[std::size_t(k)]->d, cs[std::size_t(k)]->a, nullptr);
   }

@@ -3,7 +3,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -113,12 +115,40 @@ void set_max_threads(int n) {
   g_threads.store(n);
 }
 
+namespace {
+std::atomic<long long> g_backoff_until_ns{0};  // steady clock; 0: no backoff
+long long steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+int team_threads() {
+  const int mx = max_threads();
+  if (mx > 1 && g_backoff_until_ns.load(std::memory_order_relaxed) > steady_ns()) return std::max(1, mx / 2);
+  return mx;
+}
+
+void note_team_wait(double region_s, double own_s) {
+  // One late region can be a worker waking from sleep (after an idle spell, or after a
+  // backoff); kContentionRegions late regions in a row are a busy core.
+  static std::atomic<int> late_in_a_row{0};
+  if (region_s <= 2.0 * own_s + kContentionLateS) {
+    late_in_a_row.store(0, std::memory_order_relaxed);
+    return;
+  }
+  if (late_in_a_row.fetch_add(1, std::memory_order_relaxed) + 1 >= kContentionRegions) {
+    late_in_a_row.store(0, std::memory_order_relaxed);
+    g_backoff_until_ns.store(steady_ns() + static_cast<long long>(kContentionBackoffS * 1e9), std::memory_order_relaxed);
+  }
+}
+
 int threads_for(double work_ns) {
   if (omp_in_parallel()) return 1;  // already inside a team (e.g. the engine's row chunks)
   // An OpenMP fork/join costs a few microseconds: give each thread >= ~20 us of work.
   const double per_thread = 20000.0;
   int t = static_cast<int>(work_ns / per_thread);
-  const int mx = max_threads();
+  const int mx = team_threads();
   if (t < 1) t = 1;
   if (t > mx) t = mx;
   return t;

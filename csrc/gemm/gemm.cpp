@@ -22,6 +22,7 @@
 #endif
 #include <new>
 
+#include "fastnn/dispatch.h"
 #include "fastnn/gemm.h"
 
 #if defined(FASTNN_ISA_avx512)
@@ -173,9 +174,9 @@ void gemm_driver(const GemmArgs<T>& g) {
   // would cost about as much as the arithmetic).  Same operations either way.
   P.direct_b = !g.trans_b && M <= kDirectBMaxM && size_t(K) * size_t(N) * sizeof(T) <= kDirectBMaxBytes;
 
-  // Threads: by work, then by available parallelism.
+  // Threads: by work, then by available parallelism (fewer while the cores are contended).
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  int nt = int(std::max(1.0, std::min(double(g.num_threads), flops / 2.0e6 + 1.0)));
+  int nt = int(std::max(1.0, std::min(double(std::min(g.num_threads, team_threads())), flops / 2.0e6 + 1.0)));
   nt = int(std::min<index_t>(nt, P.m_panels * P.n_panels));
   // A tm x tn grid of threads over M panels x N panels, chosen to minimise the largest
   // share (ties: split N, so the A panels each thread packs are few).
@@ -195,13 +196,18 @@ void gemm_driver(const GemmArgs<T>& g) {
   if (P.nt == 1) {
     ok = gemm_thread<T, U>(P, 0);
   } else {
+    const double t0 = omp_get_wtime();
+    double own = 0;
 #pragma omp parallel num_threads(P.nt) reduction(&& : ok)
     {
       // The runtime may grant fewer threads (nesting, thread limits): then each thread
       // runs several shares.  The split never changes the arithmetic.
-      const int team = omp_get_num_threads();
-      for (int t = omp_get_thread_num(); t < P.nt; t += team) ok = gemm_thread<T, U>(P, t) && ok;
+      const int team = omp_get_num_threads(), me = omp_get_thread_num();
+      const double s0 = omp_get_wtime();
+      for (int t = me; t < P.nt; t += team) ok = gemm_thread<T, U>(P, t) && ok;
+      if (me == 0) own = omp_get_wtime() - s0;
     }
+    note_team_wait(omp_get_wtime() - t0, own);
   }
   if (!ok) throw std::bad_alloc();
 }

@@ -188,7 +188,7 @@ bool Engine<T>::predict(const Data<T>& d, index_t batch_size, const std::vector<
       // per layer, and a chunk's activations stay in cache. A row's result does not depend
       // on the chunk it is in.
       const index_t rc = (b + C - 1) / C;
-      const int nt = omp_in_parallel() ? 1 : std::min(C, max_threads());
+      const int nt = omp_in_parallel() ? 1 : std::min(C, team_threads());
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
       for (int c = 0; c < C; ++c) {
         const index_t c0 = std::min(b, c * rc), bc = std::min(b, c0 + rc) - c0;

@@ -34,7 +34,20 @@ bool isa_compiled(Isa isa);
 // Threads: default honours OMP_NUM_THREADS, else the number of usable cores.
 int max_threads();
 void set_max_threads(int n);
-// Threads to use for `work` units of roughly one nanosecond each (never more than max).
+// Threads to use for `work` units of roughly one nanosecond each (never more than
+// team_threads()).
 int threads_for(double work_ns);
+// Threads for a team now: max_threads(), or half of it for a while after a team had to wait
+// for a member that another process kept off its core (see note_team_wait).  Thread counts
+// never change results, only speed.
+int team_threads();
+// After a parallel region: it took region_s seconds, of which its first thread's own share
+// took own_s.  Much longer than the share (by kContentionLateS) in kContentionRegions
+// regions in a row means members start or finish late because the cores are oversubscribed:
+// teams then use half the threads for kContentionBackoffS, after which full teams are tried
+// again.
+void note_team_wait(double region_s, double own_s);
+constexpr double kContentionLateS = 1e-3, kContentionBackoffS = 0.2;
+constexpr int kContentionRegions = 3;
 
 }  // namespace fastnn
