@@ -125,7 +125,8 @@ long long steady_ns() {
 
 int team_threads() {
   const int mx = max_threads();
-  if (mx > 1 && g_backoff_until_ns.load(std::memory_order_relaxed) > steady_ns()) return std::max(1, mx / 2);
+  const long long until = g_backoff_until_ns.load(std::memory_order_relaxed);
+  if (mx > 1 && until != 0 && until > steady_ns()) return std::max(1, mx / 2);  // no clock read if never set
   return mx;
 }
 

@@ -8,9 +8,8 @@ namespace {
 
 template <class T, bool COUPLED_WD, bool AMSGRAD>
 void adam_range(const AdamArgs<T>& a, index_t begin, index_t end) {
-  const double t = double(a.step);
-  const double bc1 = a.bias_correction1 > 0 ? a.bias_correction1 : 1.0 - std::pow(a.beta1, t);
-  const double bc2 = a.bias_correction2 > 0 ? a.bias_correction2 : 1.0 - std::pow(a.beta2, t);
+  const double bc1 = a.bias_correction1 > 0 ? a.bias_correction1 : bias_correction(a.beta1, a.step);
+  const double bc2 = a.bias_correction2 > 0 ? a.bias_correction2 : bias_correction(a.beta2, a.step);
   const T step_size = T(a.lr / bc1);
   const T inv_bc2_sqrt = T(1.0 / std::sqrt(bc2));
   // Decoupled decay multiplies param by (1 - lr*wd); 1 exactly when it is off.

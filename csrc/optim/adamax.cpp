@@ -8,7 +8,7 @@ namespace {
 
 template <class T, bool WD>
 void adamax_range(const AdamaxArgs<T>& a, index_t begin, index_t end) {
-  const T clr = T(a.lr / (1.0 - std::pow(a.beta1, double(a.step))));
+  const T clr = T(a.lr / bias_correction(a.beta1, a.step));
   const T b1 = T(a.beta1), c1 = T(1.0 - a.beta1), b2 = T(a.beta2), eps = T(a.eps), wd = T(a.weight_decay);
   const T sign = a.maximize ? T(-1) : T(1);
   T* __restrict p = a.param;

@@ -15,7 +15,7 @@ void nadam_range(const NadamArgs<T>& a, index_t begin, index_t end) {
   const double mu_prod = a.mu_product * mu;  // product up to this step
   const T cg = T(a.lr * (1.0 - mu) / (1.0 - mu_prod));
   const T cm = T(a.lr * mu_next / (1.0 - mu_prod * mu_next));
-  const T bc2 = T(1.0 - std::pow(a.beta2, t));
+  const T bc2 = T(bias_correction(a.beta2, a.step));
   const T decay = T(a.decoupled_weight_decay ? 1.0 - a.lr * a.weight_decay : 1.0);
   const T wd = T(a.weight_decay), b1 = T(a.beta1), c1 = T(1.0 - a.beta1);
   const T b2 = T(a.beta2), c2 = T(1.0 - a.beta2), eps = T(a.eps);

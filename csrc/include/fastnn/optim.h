@@ -48,11 +48,14 @@ struct AdamArgs {
   double bias_correction1 = 0, bias_correction2 = 0;
 };
 
-// Fills a.bias_correction1/2 = 1 - beta^step, exactly as the kernel would.
+// 1 - beta^step: Adam's bias correction (the kernel's formula, one place).
+inline double bias_correction(double beta, index_t step) { return 1.0 - std::pow(beta, double(step)); }
+
+// Fills a.bias_correction1/2 once for many range calls.
 template <class T>
 inline void adam_bias_corrections(AdamArgs<T>& a) {
-  a.bias_correction1 = 1.0 - std::pow(a.beta1, double(a.step));
-  a.bias_correction2 = 1.0 - std::pow(a.beta2, double(a.step));
+  a.bias_correction1 = bias_correction(a.beta1, a.step);
+  a.bias_correction2 = bias_correction(a.beta2, a.step);
 }
 
 // torch.optim.RMSprop.
