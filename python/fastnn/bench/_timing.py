@@ -4,7 +4,7 @@ The rule for every case is *validate, then time*: each side (fastnn and its peer
 once on the case's inputs and its result is compared with a float64 NumPy reference; only
 sides that pass are timed. Each side is then timed in its own block: a short pause (so
 that the previous library's worker threads, which keep spinning for a while after a call,
-e.g. OpenBLAS for up to ~0.1 s, have gone to sleep and do not steal cores from this one),
+e.g. OpenBLAS for up to ~0.2 s, have gone to sleep and do not steal cores from this one),
 warm-up calls, then repeats. The reported figure is the median; the minimum is kept too.
 
 Alternating single calls between libraries was tried and rejected: on a 2-core machine
@@ -58,7 +58,7 @@ class Schedule:
     min_repeats: int = 5
     max_repeats: int = 50
     min_time: float = 0.4
-    settle: float = 0.1
+    settle: float = 0.3
     max_time: float = 1.0
 
     def capped(self, min_repeats=None) -> "Schedule":
