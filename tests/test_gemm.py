@@ -101,9 +101,11 @@ def test_k_blocking_and_direct_b(isa, threads, dtype, rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_many_n_blocks(isa, threads, dtype, rng):
     """n beyond the NC cache block (several N blocks per call) with m above and below the
-    in-place-B limit."""
+    in-place-B limit; (40, 2100, 800) and (61, ...) pack each thread's A panels once per K
+    block (several B blocks per share) across two K blocks."""
     mr, nr = tile(dtype)
-    for m, n, k in ((4 * mr, 1001, 129), (4 * mr + 3, 1001, 129), (61, 2 * 480 + 7, 385), (1, 3001, 40)):
+    for m, n, k in ((4 * mr, 1001, 129), (4 * mr + 3, 1001, 129), (61, 2 * 480 + 7, 385), (1, 3001, 40),
+                    (40, 2100, 800)):
         for ta, tb in TRANS:
             a, b = operands(rng, m, n, k, dtype, ta, tb)
             assert_gemm(gemm(a, b, np.empty((m, n), dtype), ta, tb), a, b, ta=ta, tb=tb)

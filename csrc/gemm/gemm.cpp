@@ -100,8 +100,11 @@ struct Plan {
   index_t kc_nom, m_panels, n_panels, nb_max;
   int nt, tm, tn;
   bool epi;
-  bool direct_b;  // full B panels read in place (see gemm_driver)
+  bool direct_b;  // full B panels read in place (see gemm_plan)
+  bool a_once;    // a thread's A panels packed once per K block (see gemm_thread)
 };
+
+constexpr size_t kAOnceMaxBytes = 512 * 1024;  // packed A panels of one share, in L2 beside a B block
 
 // One thread's share: the C tiles in its (M range) x (N range) of the thread grid.  The
 // share is self-contained (private packed A and B, no barriers), so a thread that loses
@@ -117,8 +120,12 @@ bool gemm_thread(const Plan<T>& P, int tid) {
   const index_t jp_begin = P.n_panels * tid_n / P.tn, jp_end = P.n_panels * (tid_n + 1) / P.tn;
   if (ip_begin >= ip_end || jp_begin >= jp_end) return true;
 
+  // A share that spans several B blocks packs its A panels once per K block (into L2,
+  // beside the B block) instead of once per B block, when they are small enough.
+  const index_t share_panels = ip_end - ip_begin;
+  const bool a_once = P.a_once;
   static thread_local Scratch a_scratch, b_scratch;
-  T* ap = a_scratch.get<T>(size_t(MR) * size_t(P.kc_nom));
+  T* ap = a_scratch.get<T>(size_t(MR) * size_t(P.kc_nom) * size_t(a_once ? share_panels : 1));
   T* bp = b_scratch.get<T>(size_t(P.kc_nom) * size_t(P.nb_max * NR));
   if (!ap || !bp) return false;
 
@@ -126,6 +133,10 @@ bool gemm_thread(const Plan<T>& P, int tid) {
     const index_t kc = std::min(P.kc_nom, K - p0);
     const bool first = p0 == 0, last = p0 + kc >= K;
     const T beta = first ? g.beta : T(1);
+    if (a_once)
+      for (index_t ip = ip_begin; ip < ip_end; ++ip)
+        pack_a_panel<T, MR>(ap + (ip - ip_begin) * MR * kc, g.a, g.lda, g.trans_a, ip * MR,
+                            p0, int(std::min<index_t>(MR, M - ip * MR)), kc);
     for (index_t jp0 = jp_begin; jp0 < jp_end; jp0 += P.nb_max) {
       const index_t jp1 = std::min(jp_end, jp0 + P.nb_max);
       // B block -> L2.  Packed, unless it is small and untransposed (then its full panels
@@ -140,13 +151,14 @@ bool gemm_thread(const Plan<T>& P, int tid) {
         const index_t i = ip * MR;
         const int mv = int(std::min<index_t>(MR, M - i));
         // A micro-panel -> L1, reused across the B block.
-        pack_a_panel<T, MR>(ap, g.a, g.lda, g.trans_a, i, p0, mv, kc);
+        const T* a_panel = a_once ? ap + (ip - ip_begin) * MR * kc : ap;
+        if (!a_once) pack_a_panel<T, MR>(ap, g.a, g.lda, g.trans_a, i, p0, mv, kc);
         for (index_t jp = jp0; jp < jp1; ++jp) {
           const index_t j = jp * NR;
           const int nv = int(std::min<index_t>(NR, N - j));
           const bool in_place = P.direct_b && !(ragged && jp == jlast);
           const T* b_panel = in_place ? g.b + p0 * g.ldb + j : (P.direct_b ? bp : bp + (jp - jp0) * NR * kc);
-          U::run(kc, ap, b_panel, in_place ? g.ldb : index_t(NR), g.c + i * g.ldc + j, g.ldc, g.alpha, beta, mv, nv);
+          U::run(kc, a_panel, b_panel, in_place ? g.ldb : index_t(NR), g.c + i * g.ldc + j, g.ldc, g.alpha, beta, mv, nv);
           if (last && P.epi) epilogue(g, i, mv, j, nv);
         }
       }
@@ -188,6 +200,9 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   // Packing one element costs about as much as this many multiply-adds (a copy; a
   // transposing copy twice as much).
   const double pack_a = g.trans_a ? 16.0 : 32.0, pack_b = P.direct_b ? 0.0 : g.trans_b ? 32.0 : 16.0;
+  const auto a_once_fits = [&](double rows) {
+    return rows * double(P.kc_nom) * sizeof(T) <= double(kAOnceMaxBytes);
+  };
   nt = int(std::min<index_t>(nt, P.m_panels * P.n_panels));
   double best = -1;
   P.tm = P.tn = 1;
@@ -196,11 +211,13 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
     const int cn = d, cm = nt / d;
     if (cn > P.n_panels || cm > P.m_panels) continue;
     const double ms = double(ceil_div(P.m_panels, cm) * MR), np = double(ceil_div(P.n_panels, cn));
-    const double ns = np * NR, blocks = std::ceil(np / double(P.nb_max));
+    const double ns = np * NR, blocks = a_once_fits(ms) ? 1.0 : std::ceil(np / double(P.nb_max));
     const double cost = ms * ns * speed + pack_a * ms * blocks + pack_b * ns;
     if (best < 0 || cost < best) { best = cost; P.tn = cn; P.tm = cm; }
   }
   P.nt = P.tm * P.tn;
+  // Packing A once pays when a share spans several B blocks.
+  P.a_once = ceil_div(P.n_panels, P.tn) > P.nb_max && a_once_fits(double(ceil_div(P.m_panels, P.tm) * MR));
   return best * double(K);
 }
 
