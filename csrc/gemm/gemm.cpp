@@ -102,6 +102,7 @@ struct Plan {
   bool epi;
   bool direct_b;  // full B panels read in place (see gemm_plan)
   bool a_once;    // a thread's A panels packed once per K block (see gemm_thread)
+  bool direct_a;  // A read in place: every thread's N share is one panel (each A panel used once)
 };
 
 constexpr size_t kAOnceMaxBytes = 512 * 1024;  // packed A panels of one share, in L2 beside a B block
@@ -152,13 +153,19 @@ bool gemm_thread(const Plan<T>& P, int tid) {
         const int mv = int(std::min<index_t>(MR, M - i));
         // A micro-panel -> L1, reused across the B block.
         const T* a_panel = a_once ? ap + (ip - ip_begin) * MR * kc : ap;
-        if (!a_once) pack_a_panel<T, MR>(ap, g.a, g.lda, g.trans_a, i, p0, mv, kc);
+        if (!a_once && !P.direct_a) pack_a_panel<T, MR>(ap, g.a, g.lda, g.trans_a, i, p0, mv, kc);
         for (index_t jp = jp0; jp < jp1; ++jp) {
           const index_t j = jp * NR;
           const int nv = int(std::min<index_t>(NR, N - j));
           const bool in_place = P.direct_b && !(ragged && jp == jlast);
           const T* b_panel = in_place ? g.b + p0 * g.ldb + j : (P.direct_b ? bp : bp + (jp - jp0) * NR * kc);
-          U::run(kc, a_panel, b_panel, in_place ? g.ldb : index_t(NR), g.c + i * g.ldc + j, g.ldc, g.alpha, beta, mv, nv);
+          const index_t ldb = in_place ? g.ldb : index_t(NR);
+          T* c = g.c + i * g.ldc + j;
+          if (P.direct_a)  // op(A)(i, p) = a[i][p], or a[p][i] transposed
+            U::run_direct(kc, g.trans_a ? g.a + p0 * g.lda + i : g.a + i * g.lda + p0, g.trans_a ? g.lda : 1,
+                          g.trans_a ? 1 : g.lda, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv);
+          else
+            U::run(kc, a_panel, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv);
           if (last && P.epi) epilogue(g, i, mv, j, nv);
         }
       }
@@ -212,10 +219,11 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
     if (cn > P.n_panels || cm > P.m_panels) continue;
     const double ms = double(ceil_div(P.m_panels, cm) * MR), np = double(ceil_div(P.n_panels, cn));
     const double ns = np * NR, blocks = a_once_fits(ms) ? 1.0 : std::ceil(np / double(P.nb_max));
-    const double cost = ms * ns * speed + pack_a * ms * blocks + pack_b * ns;
+    const double cost = ms * ns * speed + (np > 1 ? pack_a * ms * blocks : 0.0) + pack_b * ns;
     if (best < 0 || cost < best) { best = cost; P.tn = cn; P.tm = cm; }
   }
   P.nt = P.tm * P.tn;
+  P.direct_a = ceil_div(P.n_panels, P.tn) == 1;
   // Packing A once pays when a share spans several B blocks.
   P.a_once = ceil_div(P.n_panels, P.tn) > P.nb_max && a_once_fits(double(ceil_div(P.m_panels, P.tm) * MR));
   return best * double(K);

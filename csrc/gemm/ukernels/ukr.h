@@ -8,9 +8,14 @@
 //   beta == 0: C is not read.
 //
 // Each ISA header (ukr_<isa>.h) defines UkrF32 / UkrF64 with MR, NR and cache blocking
-// parameters, and a `run` with the signature below.
+// parameters, a `run` with the signature below, and `run_direct`, the same tile with A read
+// in place: A(i, p) = a[p*as + i*ai] for i < m (rows i >= m repeat row m-1 and are never
+// stored), for A panels used only once (packing them would cost more than it saves).
+// Both compute each element of C with the same operations in the same order.
 #pragma once
 #include "fastnn/common.h"
 
-#define FASTNN_UKR_SIGNATURE(T) \
-  void run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m, int n)
+#define FASTNN_UKR_SIGNATURE(T)                                                                            \
+  void run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m, int n); \
+  static void run_direct(index_t k, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c,       \
+                         index_t ldc, T alpha, T beta, int m, int n)

@@ -47,6 +47,14 @@ struct VD {
 
 }  // namespace
 
+void UkrF32::run_direct(index_t k, const float* a, index_t as, index_t ai, const float* b, index_t ldb, float* c,
+                        index_t ldc, float alpha, float beta, int m, int n) {
+  ukr_vec<VF, MR, NR / VF::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, as, ai);
+}
+void UkrF64::run_direct(index_t k, const double* a, index_t as, index_t ai, const double* b, index_t ldb, double* c,
+                        index_t ldc, double alpha, double beta, int m, int n) {
+  ukr_vec<VD, MR, NR / VD::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, as, ai);
+}
 void UkrF32::run(index_t k, const float* a, const float* b, index_t ldb, float* c, index_t ldc, float alpha,
                  float beta, int m, int n) {
   ukr_vec<VF, MR, NR / VF::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);

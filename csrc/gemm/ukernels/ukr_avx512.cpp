@@ -38,6 +38,19 @@ struct VD {
 
 }  // namespace
 
+#define FASTNN_DIRECT_RUN(Name, T, V)                                                                        \
+  void Name::run_direct(index_t k, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c, index_t ldc, \
+                        T alpha, T beta, int m, int n) {                                                          \
+    ukr_vec<V, MR, NR / V::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, as, ai);                            \
+  }
+FASTNN_DIRECT_RUN(UkrF32, float, VF)
+FASTNN_DIRECT_RUN(UkrF32N2, float, VF)
+FASTNN_DIRECT_RUN(UkrF32N1, float, VF)
+FASTNN_DIRECT_RUN(UkrF64, double, VD)
+FASTNN_DIRECT_RUN(UkrF64N2, double, VD)
+FASTNN_DIRECT_RUN(UkrF64N1, double, VD)
+#undef FASTNN_DIRECT_RUN
+
 void UkrF32::run(index_t k, const float* a, const float* b, index_t ldb, float* c, index_t ldc, float alpha,
                  float beta, int m, int n) {
   ukr_vec<VF, MR, NR / VF::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);

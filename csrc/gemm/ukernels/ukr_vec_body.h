@@ -6,10 +6,11 @@
 // storem(p, mk, r), set1(x), fma(a, b, c) = a*b + c, mul(a, b), mask_n(n).
 #pragma once
 
-template <class V, int MR, int NV>
+// DIRECT: A(i, p) = a[p*as + i*ai] (rows >= m repeat row m-1) instead of the packed a[p*MR + i].
+template <class V, int MR, int NV, bool DIRECT = false>
 static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const typename V::T* __restrict b,
                            index_t ldb, typename V::T* __restrict c, index_t ldc, typename V::T alpha,
-                           typename V::T beta, int m, int n) {
+                           typename V::T beta, int m, int n, index_t as = MR, index_t ai = 1) {
   using T = typename V::T;
   using R = typename V::reg;
   constexpr int W = V::W;
@@ -26,10 +27,10 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
     R bv[NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) bv[j] = V::load(bp + j * W);
-    const T* ap = a + p * MR;
+    const T* ap = a + p * (DIRECT ? as : MR);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const R av = V::set1(ap[i]);
+      const R av = V::set1(DIRECT ? ap[(i < m ? i : m - 1) * ai] : ap[i]);
 #pragma GCC unroll 8
       for (int j = 0; j < NV; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
     }
