@@ -3,7 +3,7 @@
 Every kernel test runs under each ISA path this CPU supports (``isa`` fixture) and at 1 and
 2 threads (``threads``), in float32 and float64. Sizes derive from the active path's
 register tile (``_core.config()['gemm_tile_f*']``) so the edge tiles, the K blocking
-(KC = 384 on AVX-512, 256 elsewhere), the in-place B path (B not transposed, M <= 4*MR)
+(KC = 384 on AVX-512, 256 elsewhere), the in-place B path (B not transposed, M <= 256, B <= 4 MB)
 and the M blocking (MC = 4096 rows) are all crossed.
 """
 import os
@@ -85,12 +85,13 @@ def test_edge_tiles_all_transposes(isa, threads, dtype, rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_k_blocking_and_direct_b(isa, threads, dtype, rng):
-    """k below / at / above KC and past 2*KC; m on both sides of the in-place-B limit
-    4*MR; n spanning several register tiles (big enough to run on 2 threads)."""
+    """k below / at / above KC and past 2*KC; m on both sides of the in-place-B row limit
+    (256, B untransposed and at most 4 MB); n spanning several register tiles (big enough
+    to run on 2 threads)."""
     mr, nr = tile(dtype)
     kc = KC[isa]
     for k in (kc - 1, kc, kc + 1, 2 * kc + 33):
-        for m in (mr + 1, 4 * mr, 4 * mr + 1):
+        for m in (mr + 1, 4 * mr, 4 * mr + 1, 256, 257):
             for n in (nr - 1, 3 * nr + 5):
                 for ta, tb in TRANS:
                     a, b = operands(rng, m, n, k, dtype, ta, tb)

@@ -41,8 +41,13 @@ namespace {
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
-constexpr index_t kDirectBMaxM = 128;              // rows of C
-constexpr size_t kDirectBMaxBytes = 128 * 1024;    // all of B
+// Untransposed B is read in place (not packed) when C has at most this many rows and B
+// at most this many bytes: with few A panels each packed B element would be used only a
+// few times.  Measured at 2 threads (Zen 5): 32x512x784 97 -> 71 us, 128x512x784 305 ->
+// 239 us, 256x1024x1024 1.32 -> 1.16 ms; at 8 MB of B even, at 16 MB (2048x2048) 10-15 %
+// slower, even at 64 rows.
+constexpr index_t kDirectBMaxM = 256;
+constexpr size_t kDirectBMaxBytes = size_t(4) << 20;
 
 // Grow-only, 64-byte aligned scratch buffer.
 struct Scratch {
@@ -197,9 +202,7 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   P.n_panels = ceil_div(N, NR);
   P.nb_max = std::max<index_t>(1, U::NC / NR);  // B panels per L2 block
   P.epi = has_epilogue_work(g);
-  // Reading B in place at a large power-of-two row stride thrashes the L1/L2 sets, so B is
-  // packed, except when it is untransposed and small (a few rows of A per panel: packing
-  // would cost about as much as the arithmetic).  Same operations either way.
+  // B in place or packed (see kDirectBMaxM): same operations either way.
   P.direct_b = !g.trans_b && M <= kDirectBMaxM && size_t(K) * size_t(N) * sizeof(T) <= kDirectBMaxBytes;
   // Narrower tiles reuse each A broadcast less (measured on AVX-512: 8x32 ~3 %, 8x16 ~15 %
   // slower per FMA than 8x48).
