@@ -26,7 +26,7 @@ DTYPES = [np.float32, np.float64]
 TRANS = [(False, False), (False, True), (True, False), (True, True)]
 # K block (KC) of each path's loop nest (csrc/gemm/ukernels/ukr_*.h).
 KC = {"avx512": 384, "avx2": 256, "generic": 256}
-ACT_IDENTITY, ACT_RELU = 0, 1  # ActId in csrc/include/fastnn/act.h
+ACT_IDENTITY, ACT_RELU, ACT_SIGMOID = 0, 1, 5  # ActId in csrc/include/fastnn/act.h
 
 
 def tile(dtype):
@@ -202,6 +202,35 @@ def test_epilogue_bias_z_act(isa, threads, dtype, act, rng):
                 assert (np.abs(z - pre) <= tol).all(), "pre-activation z"
                 want = np.maximum(z, 0) if act == ACT_RELU else z
                 np.testing.assert_array_equal(out, want.astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", [ACT_IDENTITY, ACT_RELU, ACT_SIGMOID])
+def test_epilogue_bitwise_equals_separate_passes(isa, threads, dtype, act, rng):
+    """The fused epilogue (bias, z and identity/relu in the micro-kernel's registers; other
+    activations in a pass over each finished tile) gives bitwise what the separate steps
+    give: the plain product, then + bias in the dtype, then the activation (relu is
+    x < 0 ? 0 : x: a NaN pre-activation stays NaN)."""
+    mr, nr = tile(dtype)
+    for m, n, k in ((1, 1, 1), (mr - 1, nr + 3, 5), (4 * mr + 3, 3 * nr - 1, 385), (257, 2 * nr + 1, 64)):
+        for ta, tb in TRANS:
+            for alpha, beta in ((1.0, 0.0), (0.5, -2.0)):
+                a, b = operands(rng, m, n, k, dtype, ta, tb)
+                bias = rng.uniform(-1, 1, n).astype(dtype)
+                bias[n // 2] = np.nan
+                c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
+                pre = gemm(a, b, c0.copy(), ta, tb, alpha, beta) + bias
+                out = c0.copy() if beta else np.full((m, n), np.nan, dtype)
+                z = np.full((m, n), np.nan, dtype)
+                gemm(a, b, out, ta, tb, alpha, beta, bias=bias, z=z, act=act)
+                assert z.tobytes() == pre.tobytes(), "pre-activation z"
+                if act == ACT_IDENTITY:
+                    want = pre
+                elif act == ACT_RELU:
+                    want = np.where(pre < 0, dtype(0), pre)
+                else:
+                    want = fastnn.ops.sigmoid(pre)
+                assert out.tobytes() == np.ascontiguousarray(want, dtype).tobytes()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

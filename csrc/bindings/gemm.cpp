@@ -50,6 +50,7 @@ void gemm_t(const py::array& a, const py::array& b, const py::array& c, bool ta,
   }
   if (act != ACT_IDENTITY) {
     g.act = act_fn<T>(act);
+    g.act_id = act;
     if (!g.act) throw py::value_error("activation kernel not available");
   }
   g.act_alpha = T(act_alpha);

@@ -108,6 +108,7 @@ struct Plan {
   bool direct_b;  // full B panels read in place (see gemm_plan)
   bool a_once;    // a thread's A panels packed once per K block (see gemm_thread)
   bool direct_a;  // A read in place: every thread's N share is one panel (each A panel used once)
+  bool epi_in_ukr;  // the epilogue (bias, z, identity or relu) runs in the micro-kernel's registers
 };
 
 constexpr size_t kAOnceMaxBytes = 512 * 1024;  // packed A panels of one share, in L2 beside a B block
@@ -166,12 +167,20 @@ bool gemm_thread(const Plan<T>& P, int tid) {
           const T* b_panel = in_place ? g.b + p0 * g.ldb + j : (P.direct_b ? bp : bp + (jp - jp0) * NR * kc);
           const index_t ldb = in_place ? g.ldb : index_t(NR);
           T* c = g.c + i * g.ldc + j;
+          UkrEpi<T> e;  // bias, z and relu in registers (last K block)
+          const bool in_regs = last && P.epi_in_ukr;
+          if (in_regs) {
+            e.bias = g.bias ? g.bias + j : nullptr;
+            e.z = g.z ? g.z + i * g.ldz + j : nullptr;
+            e.ldz = g.ldz;
+            e.relu = g.act != nullptr;
+          }
           if (P.direct_a)  // op(A)(i, p) = a[i][p], or a[p][i] transposed
             U::run_direct(kc, g.trans_a ? g.a + p0 * g.lda + i : g.a + i * g.lda + p0, g.trans_a ? g.lda : 1,
-                          g.trans_a ? 1 : g.lda, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv);
+                          g.trans_a ? 1 : g.lda, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv, in_regs ? &e : nullptr);
           else
-            U::run(kc, a_panel, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv);
-          if (last && P.epi) epilogue(g, i, mv, j, nv);
+            U::run(kc, a_panel, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv, in_regs ? &e : nullptr);
+          if (last && P.epi && !P.epi_in_ukr) epilogue(g, i, mv, j, nv);
         }
       }
     }
@@ -202,6 +211,7 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   P.n_panels = ceil_div(N, NR);
   P.nb_max = std::max<index_t>(1, U::NC / NR);  // B panels per L2 block
   P.epi = has_epilogue_work(g);
+  P.epi_in_ukr = P.epi && (g.act == nullptr || g.act_id == ACT_RELU || g.act_id == ACT_IDENTITY);
   // B in place or packed (see kDirectBMaxM): same operations either way.
   P.direct_b = !g.trans_b && M <= kDirectBMaxM && size_t(K) * size_t(N) * sizeof(T) <= kDirectBMaxBytes;
   // Narrower tiles reuse each A broadcast less (measured on AVX-512: 8x32 ~3 %, 8x16 ~15 %

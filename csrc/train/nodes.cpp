@@ -113,6 +113,7 @@ void dense_forward(T* y, T* z, const T* x, const T* W, const T* b, index_t B, in
   g.c = y; g.ldc = out;
   if (act != ACT_IDENTITY) {
     g.act = Tab<T>::fwd(act);
+    g.act_id = act;
     g.act_alpha = alpha;
     g.z = z; g.ldz = out;
   }

@@ -15,7 +15,21 @@
 #pragma once
 #include "fastnn/common.h"
 
-#define FASTNN_UKR_SIGNATURE(T)                                                                            \
-  void run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m, int n); \
-  static void run_direct(index_t k, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c,       \
-                         index_t ldc, T alpha, T beta, int m, int n)
+// The forward epilogue in registers (epi non-null, last K block only): after alpha/beta,
+//   r += bias[j]; z[i][j] = r (z non-null); r = relu(r) (relu)
+// with the operations of the separate epilogue pass, so the same bits.
+namespace fastnn {
+template <class T>
+struct UkrEpi {
+  const T* bias = nullptr;  // this tile's first column, or nullptr
+  T* z = nullptr;           // this tile's first element, or nullptr
+  index_t ldz = 0;
+  bool relu = false;
+};
+}  // namespace fastnn
+
+#define FASTNN_UKR_SIGNATURE(T)                                                                              \
+  void run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m, int n,   \
+           const UkrEpi<T>* epi);                                                                              \
+  static void run_direct(index_t k, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c,         \
+                         index_t ldc, T alpha, T beta, int m, int n, const UkrEpi<T>* epi)

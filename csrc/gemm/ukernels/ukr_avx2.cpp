@@ -26,6 +26,8 @@ struct VF {
   static reg set1(T x) { return _mm256_set1_ps(x); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg relu(reg x) { return _mm256_max_ps(zero(), x); }  // x < 0 ? 0 : x, NaN kept
   static mask mask_n(int n) { return lane_mask32(n); }
 };
 
@@ -40,6 +42,8 @@ struct VD {
   static reg set1(T x) { return _mm256_set1_pd(x); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
+  static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
+  static reg relu(reg x) { return _mm256_max_pd(zero(), x); }
   static mask mask_n(int n) { return lane_mask64(n); }
 };
 
@@ -48,19 +52,19 @@ struct VD {
 }  // namespace
 
 void UkrF32::run_direct(index_t k, const float* a, index_t as, index_t ai, const float* b, index_t ldb, float* c,
-                        index_t ldc, float alpha, float beta, int m, int n) {
-  ukr_vec<VF, MR, NR / VF::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, as, ai);
+                        index_t ldc, float alpha, float beta, int m, int n, const UkrEpi<float>* epi) {
+  ukr_vec<VF, MR, NR / VF::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi, as, ai);
 }
 void UkrF64::run_direct(index_t k, const double* a, index_t as, index_t ai, const double* b, index_t ldb, double* c,
-                        index_t ldc, double alpha, double beta, int m, int n) {
-  ukr_vec<VD, MR, NR / VD::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, as, ai);
+                        index_t ldc, double alpha, double beta, int m, int n, const UkrEpi<double>* epi) {
+  ukr_vec<VD, MR, NR / VD::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi, as, ai);
 }
 void UkrF32::run(index_t k, const float* a, const float* b, index_t ldb, float* c, index_t ldc, float alpha,
-                 float beta, int m, int n) {
-  ukr_vec<VF, MR, NR / VF::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);
+                 float beta, int m, int n, const UkrEpi<float>* epi) {
+  ukr_vec<VF, MR, NR / VF::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);
 }
 void UkrF64::run(index_t k, const double* a, const double* b, index_t ldb, double* c, index_t ldc, double alpha,
-                 double beta, int m, int n) {
-  ukr_vec<VD, MR, NR / VD::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);
+                 double beta, int m, int n, const UkrEpi<double>* epi) {
+  ukr_vec<VD, MR, NR / VD::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);
 }
 FASTNN_ISA_END

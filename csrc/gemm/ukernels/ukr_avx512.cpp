@@ -17,6 +17,8 @@ struct VF {
   static reg set1(T x) { return _mm512_set1_ps(x); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static reg relu(reg x) { return _mm512_max_ps(zero(), x); }  // x < 0 ? 0 : x, NaN kept
   static mask mask_n(int n) { return n <= 0 ? mask(0) : n >= W ? mask(0xFFFF) : mask((1u << n) - 1u); }
 };
 
@@ -31,6 +33,8 @@ struct VD {
   static reg set1(T x) { return _mm512_set1_pd(x); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
+  static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+  static reg relu(reg x) { return _mm512_max_pd(zero(), x); }
   static mask mask_n(int n) { return n <= 0 ? mask(0) : n >= W ? mask(0xFF) : mask((1u << n) - 1u); }
 };
 
@@ -40,8 +44,8 @@ struct VD {
 
 #define FASTNN_DIRECT_RUN(Name, T, V)                                                                        \
   void Name::run_direct(index_t k, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c, index_t ldc, \
-                        T alpha, T beta, int m, int n) {                                                          \
-    ukr_vec<V, MR, NR / V::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, as, ai);                            \
+                        T alpha, T beta, int m, int n, const UkrEpi<T>* epi) {                                    \
+    ukr_vec<V, MR, NR / V::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi, as, ai);                       \
   }
 FASTNN_DIRECT_RUN(UkrF32, float, VF)
 FASTNN_DIRECT_RUN(UkrF32N2, float, VF)
@@ -52,17 +56,17 @@ FASTNN_DIRECT_RUN(UkrF64N1, double, VD)
 #undef FASTNN_DIRECT_RUN
 
 void UkrF32::run(index_t k, const float* a, const float* b, index_t ldb, float* c, index_t ldc, float alpha,
-                 float beta, int m, int n) {
-  ukr_vec<VF, MR, NR / VF::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);
+                 float beta, int m, int n, const UkrEpi<float>* epi) {
+  ukr_vec<VF, MR, NR / VF::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);
 }
 void UkrF64::run(index_t k, const double* a, const double* b, index_t ldb, double* c, index_t ldc, double alpha,
-                 double beta, int m, int n) {
-  ukr_vec<VD, MR, NR / VD::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);
+                 double beta, int m, int n, const UkrEpi<double>* epi) {
+  ukr_vec<VD, MR, NR / VD::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);
 }
 #define FASTNN_NARROW_RUN(Name, T, V)                                                                      \
   void Name::run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m, \
-                 int n) {                                                                                    \
-    ukr_vec<V, MR, NR / V::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n);                                      \
+                 int n, const UkrEpi<T>* epi) {                                                              \
+    ukr_vec<V, MR, NR / V::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);                                 \
   }
 FASTNN_NARROW_RUN(UkrF32N2, float, VF)
 FASTNN_NARROW_RUN(UkrF32N1, float, VF)

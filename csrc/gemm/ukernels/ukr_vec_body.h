@@ -10,7 +10,8 @@
 template <class V, int MR, int NV, bool DIRECT = false>
 static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const typename V::T* __restrict b,
                            index_t ldb, typename V::T* __restrict c, index_t ldc, typename V::T alpha,
-                           typename V::T beta, int m, int n, index_t as = MR, index_t ai = 1) {
+                           typename V::T beta, int m, int n, const UkrEpi<typename V::T>* epi,
+                           index_t as = MR, index_t ai = 1) {
   using T = typename V::T;
   using R = typename V::reg;
   constexpr int W = V::W;
@@ -38,7 +39,13 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
 
   const R va = V::set1(alpha);
   const R vb = V::set1(beta);
+  const T* bias = epi ? epi->bias : nullptr;
+  T* z = epi ? epi->z : nullptr;
+  const bool relu = epi && epi->relu;
   if (m == MR && n == NV * W) {
+    R bv[NV];
+    if (bias)
+      for (int j = 0; j < NV; ++j) bv[j] = V::load(bias + j * W);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       T* ci = c + i * ldc;
@@ -46,6 +53,11 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
       for (int j = 0; j < NV; ++j) {
         R r = V::mul(va, acc[i][j]);
         if (beta != T(0)) r = V::fma(vb, V::load(ci + j * W), r);
+        if (epi) {
+          if (bias) r = V::add(r, bv[j]);
+          if (z) V::store(z + i * epi->ldz + j * W, r);
+          if (relu) r = V::relu(r);
+        }
         V::store(ci + j * W, r);
       }
     }
@@ -59,6 +71,11 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
     for (int j = 0; j < NV; ++j) {
       R r = V::mul(va, acc[i][j]);
       if (beta != T(0)) r = V::fma(vb, V::loadm(ci + j * W, mk[j]), r);
+      if (epi) {
+        if (bias) r = V::add(r, V::loadm(bias + j * W, mk[j]));
+        if (z) V::storem(z + i * epi->ldz + j * W, mk[j], r);
+        if (relu) r = V::relu(r);
+      }
       V::storem(ci + j * W, mk[j], r);
     }
   }

@@ -20,6 +20,7 @@ struct GemmArgs {
   T* z = nullptr; index_t ldz = 0;    // pre-activation output (m x n), or nullptr
   ActFwdFn<T> act = nullptr;          // nullptr: identity
   T act_alpha = 0;
+  int act_id = -1;                    // act's ActId when known: identity and relu run in registers
   int num_threads = 1;                // upper bound; the driver may use fewer
 };
 
