@@ -266,18 +266,49 @@ void gemm_run(const Plan<T>& P) {
 
 // The tile width (and thread grid) of least modelled cost.  Every tile computes each
 // element of C with the same operations in the same order: bitwise the same result.
+// Plans depend on the shape, the transposes, the epilogue's form and the thread count
+// only: the last few are kept per thread (a training step calls the same few shapes).
+struct PlanKey {
+  index_t m = -1, n = 0, k = 0;
+  int flags = 0, nt = 0;
+  bool operator==(const PlanKey& o) const {
+    return m == o.m && n == o.n && k == o.k && flags == o.flags && nt == o.nt;
+  }
+};
+template <class T>
+struct CachedPlan {
+  PlanKey key;
+  int tile = 0;  // 0 wide, 1 mid, 2 narrow
+  Plan<T> plan;
+};
+
 template <class T, class Wide, class Mid, class Narrow>
 void gemm_pick(const GemmArgs<T>& g) {
   if (g.m <= 0 || g.n <= 0) return;
   if (g.k <= 0) return scale_only(g);
-  const int nt = gemm_threads(g);
-  Plan<T> pw, pm, pn;
-  const double cw = gemm_plan<T, Wide, Wide>(g, nt, pw);
-  const double cm = gemm_plan<T, Mid, Wide>(g, nt, pm);
-  const double cn = gemm_plan<T, Narrow, Wide>(g, nt, pn);
-  if (cn < cm && cn < cw) return gemm_run<T, Narrow>(pn);
-  if (cm < cw) return gemm_run<T, Mid>(pm);
-  gemm_run<T, Wide>(pw);
+  PlanKey key;
+  key.m = g.m; key.n = g.n; key.k = g.k;
+  key.nt = gemm_threads(g);
+  key.flags = int(g.trans_a) | int(g.trans_b) << 1 | int(g.bias != nullptr) << 2 | int(g.z != nullptr) << 3 |
+              int(g.act != nullptr) << 4 | (g.act_id == ACT_RELU || g.act_id == ACT_IDENTITY) << 5;
+  constexpr int kSlots = 16;
+  static thread_local CachedPlan<T> cache[kSlots];
+  CachedPlan<T>& e = cache[std::size_t(key.m * 31 + key.n * 7 + key.k + key.flags * 131 + key.nt) % kSlots];
+  if (!(e.key == key)) {
+    Plan<T> pw, pm, pn;
+    const double cw = gemm_plan<T, Wide, Wide>(g, key.nt, pw);
+    const double cm = gemm_plan<T, Mid, Wide>(g, key.nt, pm);
+    const double cn = gemm_plan<T, Narrow, Wide>(g, key.nt, pn);
+    e.key = key;
+    if (cn < cm && cn < cw) e.tile = 2, e.plan = pn;
+    else if (cm < cw) e.tile = 1, e.plan = pm;
+    else e.tile = 0, e.plan = pw;
+  }
+  Plan<T> P = e.plan;
+  P.g = &g;
+  if (e.tile == 2) return gemm_run<T, Narrow>(P);
+  if (e.tile == 1) return gemm_run<T, Mid>(P);
+  gemm_run<T, Wide>(P);
 }
 
 void sgemm(const GemmArgs<float>& g) { gemm_pick<float, UkrF32, UkrF32N2, UkrF32N1>(g); }
