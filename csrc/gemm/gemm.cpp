@@ -107,10 +107,11 @@ struct Plan {
   bool epi;
   bool direct_b;  // full B panels read in place (see gemm_plan)
   bool a_once;    // a thread's A panels packed once per K block (see gemm_thread)
-  bool direct_a;  // A read in place: every thread's N share is one panel (each A panel used once)
+  bool direct_a;  // A read in place: each A panel used once, or A untransposed and in L1
   bool epi_in_ukr;  // the epilogue (bias, z, identity or relu) runs in the micro-kernel's registers
 };
 
+constexpr size_t kADirectMaxBytes = 32 * 1024;  // untransposed A read in place (see gemm_plan)
 constexpr size_t kAOnceMaxBytes = 512 * 1024;  // packed A panels of one share, in L2 beside a B block
 
 // One thread's share: the C tiles in its (M range) x (N range) of the thread grid.  The
@@ -220,6 +221,9 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   // Packing one element costs about as much as this many multiply-adds (a copy; a
   // transposing copy twice as much).
   const double pack_a = g.trans_a ? 16.0 : 32.0, pack_b = P.direct_b ? 0.0 : g.trans_b ? 32.0 : 16.0;
+  // Untransposed A whose share stays in L1 is read in place too (its rows are contiguous):
+  // 20-64-64-2 steps ~2 % faster; larger A (128x784) measured slower than packed.
+  const auto a_fits_l1 = [&](double rows) { return rows * double(K) * sizeof(T) <= double(kADirectMaxBytes); };
   const auto a_once_fits = [&](double rows) {
     return rows * double(P.kc_nom) * sizeof(T) <= double(kAOnceMaxBytes);
   };
@@ -232,11 +236,15 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
     if (cn > P.n_panels || cm > P.m_panels) continue;
     const double ms = double(ceil_div(P.m_panels, cm) * MR), np = double(ceil_div(P.n_panels, cn));
     const double ns = np * NR, blocks = a_once_fits(ms) ? 1.0 : std::ceil(np / double(P.nb_max));
-    const double cost = ms * ns * speed + (np > 1 ? pack_a * ms * blocks : 0.0) + pack_b * ns;
+    const bool a_direct = np <= 1 || (!g.trans_a && np <= double(P.nb_max) && a_fits_l1(ms));
+    const double cost = ms * ns * speed + (a_direct ? 0.0 : pack_a * ms * blocks) + pack_b * ns;
     if (best < 0 || cost < best) { best = cost; P.tn = cn; P.tm = cm; }
   }
   P.nt = P.tm * P.tn;
-  P.direct_a = ceil_div(P.n_panels, P.tn) == 1;
+  {
+    const index_t np = ceil_div(P.n_panels, P.tn);
+    P.direct_a = np <= 1 || (!g.trans_a && np <= P.nb_max && a_fits_l1(double(ceil_div(P.m_panels, P.tm) * MR)));
+  }
   // Packing A once pays when a share spans several B blocks.
   P.a_once = ceil_div(P.n_panels, P.tn) > P.nb_max && a_once_fits(double(ceil_div(P.m_panels, P.tm) * MR));
   return best * double(K);
