@@ -218,8 +218,9 @@ def test_fastnn_arch_unsupported_fails_import(arch):
 
 def test_contention_backoff_halves_teams_then_recovers_and_keeps_results():
     # Parallel regions that take far longer than their first thread's share (another process
-    # holds a core) make teams use half the threads for 0.2 s; three in a row are needed, so
-    # one slow wake-up does not.  Thread counts never change results.
+    # holds a core) make teams use half the threads for 0.2 s; three in a row that lost 10 ms
+    # in all are needed, so one slow wake-up or a brief stall does not.  Thread counts never
+    # change results.
     code = """
 import time
 import numpy as np
@@ -244,6 +245,10 @@ for _ in range(2):
     _core._note_team_wait(0.010, 0.001)          # two late regions: not yet
 assert _core._team_threads() == 4
 _core._note_team_wait(0.0011, 0.001)             # an ordinary one resets the count
+for _ in range(4):
+    _core._note_team_wait(0.0029, 0.0005)        # four late by 2.4 ms: under 10 ms lost in all
+assert _core._team_threads() == 4
+_core._note_team_wait(0.0011, 0.001)
 for _ in range(2):
     _core._note_team_wait(0.010, 0.001)
 assert _core._team_threads() == 4

@@ -133,13 +133,22 @@ int team_threads() {
 void note_team_wait(double region_s, double own_s) {
   // One late region can be a worker waking from sleep (after an idle spell, or after a
   // backoff); kContentionRegions late regions in a row are a busy core.
+  // The streak must also have lost kContentionLostS in all: a virtual CPU paused by its
+  // host for a few ms delays a few short regions by a ms or two each, and halving the teams
+  // for kContentionBackoffS would then cost far more than the pause did.
   static std::atomic<int> late_in_a_row{0};
+  static std::atomic<long long> lost_ns{0};
   if (region_s <= 2.0 * own_s + kContentionLateS) {
     late_in_a_row.store(0, std::memory_order_relaxed);
+    lost_ns.store(0, std::memory_order_relaxed);
     return;
   }
-  if (late_in_a_row.fetch_add(1, std::memory_order_relaxed) + 1 >= kContentionRegions) {
+  const long long lost = lost_ns.fetch_add(static_cast<long long>((region_s - own_s) * 1e9), std::memory_order_relaxed) +
+                         static_cast<long long>((region_s - own_s) * 1e9);
+  if (late_in_a_row.fetch_add(1, std::memory_order_relaxed) + 1 >= kContentionRegions &&
+      lost >= static_cast<long long>(kContentionLostS * 1e9)) {
     late_in_a_row.store(0, std::memory_order_relaxed);
+    lost_ns.store(0, std::memory_order_relaxed);
     g_backoff_until_ns.store(steady_ns() + static_cast<long long>(kContentionBackoffS * 1e9), std::memory_order_relaxed);
   }
 }

@@ -43,11 +43,11 @@ int threads_for(double work_ns);
 int team_threads();
 // After a parallel region: it took region_s seconds, of which its first thread's own share
 // took own_s.  Much longer than the share (by kContentionLateS) in kContentionRegions
-// regions in a row means members start or finish late because the cores are oversubscribed:
-// teams then use half the threads for kContentionBackoffS, after which full teams are tried
-// again.
+// regions in a row, which lost kContentionLostS or more in all, means members start or
+// finish late because the cores are oversubscribed: teams then use half the threads for
+// kContentionBackoffS, after which full teams are tried again.
 void note_team_wait(double region_s, double own_s);
-constexpr double kContentionLateS = 1e-3, kContentionBackoffS = 0.2;
+constexpr double kContentionLateS = 1e-3, kContentionBackoffS = 0.2, kContentionLostS = 0.01;
 constexpr int kContentionRegions = 3;
 
 }  // namespace fastnn
