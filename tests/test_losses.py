@@ -246,6 +246,34 @@ def test_extreme_logits_are_finite_and_exact(dtype, ls):
     np.testing.assert_array_equal(lc.gradient(np.zeros((1, 2)), big), [[0.5, -0.5]])
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 16, 17])
+def test_sparse_logits_float32_blocks_match_float64(n, rng):
+    """Float32 sparse cross-entropy from logits with up to 16 classes takes the block path
+    (vector exp/log1p over 128-row blocks): losses and gradients equal the float64 path's
+    (libm) rounded once, within an ulp; rows of equal logits (R = n - 1 > 1), dominant
+    classes, underflowing exponentials and sample weights included; a NaN logit gives a NaN
+    row."""
+    rows = 300
+    x = (rng.standard_normal((rows, n)) * 4).astype(np.float32)
+    x[5] = 0.0                       # all equal: R = n - 1
+    x[6, 0] = 60.0                   # one class dominates
+    if n > 1:
+        x[7, n - 1] = -1e30          # exp underflows to 0
+    y = rng.integers(0, n, rows)
+    y[7] = 0                         # its tiny logit is not the target's
+    w = rng.uniform(0.1, 2.0, rows).astype(np.float32)
+    loss = L.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    x64 = x.astype(np.float64)
+    close(loss.per_sample(y, x), loss.per_sample(y, x64), 1e-15, scale=1.0)
+    np.testing.assert_allclose(loss.gradient(y, x, w), loss.gradient(y, x64, w).astype(np.float32),
+                               rtol=1.2e-7, atol=1e-45)
+    close(loss.per_sample(y, x)[:50], ref.loss_rows("sparse_categorical_crossentropy", y[:50], x64[:50],
+                                                    from_logits=True), 1e-12, scale=1.0)
+    x[9, 0] = np.nan
+    r = loss.per_sample(y, x)
+    assert np.isnan(r[9]) and np.isfinite(np.delete(r, 9)).all()
+
+
 def test_log_cosh_is_accurate_for_tiny_residuals():
     e = np.array([[1e-8, 1e-6, -1e-3, 0.5]])
     want = np.log(np.cosh(0.5))

@@ -4,6 +4,9 @@
 // Compiled once for the baseline instruction set.  Every element is evaluated in double,
 // whatever T is, and each row's loss is accumulated in double: the float32 results are the
 // float64 results rounded once, and the work (O(rows * cols)) is small next to the GEMMs.
+// (One exception: float32 sparse cross-entropy from logits with at most 16 classes takes its
+// exp and log1p from the vector math, within a few double ulp of libm's; see
+// sparse_logits_rows_f32.)
 // Semantics follow Keras's loss functions, with eps = 1e-7 for both dtypes (the clip
 // bounds eps and 1 - eps are applied in double).
 
@@ -11,6 +14,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+
+#include "fastnn/dispatch.h"
+#include "ops/vmath_hook.h"
 
 namespace fastnn {
 namespace {
@@ -313,12 +320,95 @@ double row_loss(const RowArgs& a, const T* p, const T* y, std::int64_t label, T*
 
 }  // namespace
 
+// y = f(x) over n doubles with the active ISA's vector math (ops/vmath.h; f = VM_EXP, or
+// VM_LOG1P on [0, 1]): within ~2 ulp of the exact value, like libm's exp / log1p.
+void vmath64(int id, index_t n, const double* x, double* y) {
+  switch (kernels().isa) {
+#if defined(FASTNN_X86)
+    case Isa::avx512: avx512::vmath_apply_f64(id, n, x, y); return;
+    case Isa::avx2: avx2::vmath_apply_f64(id, n, x, y); return;
+#endif
+    default: generic::vmath_apply_f64(id, n, x, y); return;
+  }
+}
+
+// Sparse categorical cross-entropy from the logits of float32 rows with few classes (the
+// output layer of a small classifier, where one libm exp and log1p per row cost as much as
+// the layer): cce_logits_row's arithmetic, with the exponentials of a block of rows and
+// their log1p computed by the vector math.
+constexpr index_t kBlockCols = 16, kBlockRows = 128;
+
+template <bool G>
+void sparse_logits_rows_f32(index_t r0, index_t r1, index_t n, const float* pred, index_t ldp,
+                            const std::int64_t* labels, const float* w, float grad_scale, double* loss_row,
+                            float* dpred, index_t ldd) {
+  double arg[kBlockRows * kBlockCols], z[kBlockRows * kBlockCols];
+  double m[kBlockRows], rest[kBlockRows], log_s[kBlockRows];
+  index_t im[kBlockRows];
+  for (index_t b0 = r0; b0 < r1; b0 += kBlockRows) {
+    const index_t nr = std::min(kBlockRows, r1 - b0);
+    for (index_t r = 0; r < nr; ++r) {
+      const float* x = pred + (b0 + r) * ldp;
+      index_t k = 0;
+      for (index_t j = 1; j < n; ++j)
+        if (x[j] > x[k]) k = j;
+      im[r] = k;
+      m[r] = double(x[k]);
+      for (index_t j = 0; j < n; ++j) arg[r * n + j] = double(x[j]) - m[r];
+    }
+    vmath64(VM_EXP, nr * n, arg, z);
+    bool unit = true;  // every R in [0, 1] (always so for two classes)
+    for (index_t r = 0; r < nr; ++r) {
+      // R: the terms either side of the (first) maximum, whose own term is exactly 1.
+      const double* zr = z + r * n;
+      double lo = 0.0, hi = 0.0;
+      for (index_t j = 0; j < im[r]; ++j) lo += zr[j];
+      for (index_t j = im[r] + 1; j < n; ++j) hi += zr[j];
+      rest[r] = lo + hi;
+      z[r * n + im[r]] = 1.0;
+      unit = unit && rest[r] <= 1.0;
+    }
+    if (unit) {
+      vmath64(VM_LOG1P, nr, rest, log_s);
+    } else {
+      for (index_t r = 0; r < nr; ++r) log_s[r] = std::log1p(rest[r]);
+    }
+    for (index_t r = 0; r < nr; ++r) {
+      const float* x = pred + (b0 + r) * ldp;
+      const index_t label = index_t(labels[b0 + r]);
+      double acc = 0.0, tsum = 0.0;
+      for (index_t j = 0; j < n; ++j) {
+        const double tj = j == label ? 1.0 : 0.0;
+        acc += tj * ((m[r] - double(x[j])) + log_s[r]);
+        tsum += tj;
+      }
+      if (loss_row) loss_row[b0 + r] = acc;
+      if constexpr (G) {
+        const double s = double(grad_scale) * (w ? double(w[b0 + r]) : 1.0);
+        const double c = (1.0 / (1.0 + rest[r])) * tsum;
+        float* d = dpred + (b0 + r) * ldd;
+        const double* zr = z + r * n;
+        for (index_t j = 0; j < n; ++j) d[j] = float(s * (zr[j] * c - (j == label ? 1.0 : 0.0)));
+      }
+    }
+  }
+}
+
 template <class T>
 void loss_rows(const LossSpec& spec, index_t r0, index_t r1, index_t cols, const T* pred, index_t ldp,
                const T* y, index_t ldy, const std::int64_t* labels, const T* w, T grad_scale,
                double* loss_row, T* dpred, index_t ldd) {
   if (cols <= 0 || (!loss_row && !dpred)) return;
   const bool sparse = spec.id == LOSS_SPARSE_CCE;
+  if constexpr (std::is_same<T, float>::value) {
+    if (sparse && spec.from_logits && cols <= kBlockCols) {
+      if (dpred)
+        sparse_logits_rows_f32<true>(r0, r1, cols, pred, ldp, labels, w, grad_scale, loss_row, dpred, ldd);
+      else
+        sparse_logits_rows_f32<false>(r0, r1, cols, pred, ldp, labels, w, grad_scale, loss_row, nullptr, 0);
+      return;
+    }
+  }
   RowArgs a{&spec, cols, 0.0};
   for (index_t r = r0; r < r1; ++r) {
     const T* p = pred + r * ldp;
