@@ -199,7 +199,8 @@ int gemm_threads(const GemmArgs<T>& g) {
 
 // The plan of one GEMM with tile U on nt threads, and its modelled cost: the largest
 // thread share's micro-kernel work (padded tiles, scaled by the tile's relative speed)
-// plus its packing (A panels are packed once per B block, B once per thread share).
+// plus its packing (A panels once per B block -- once per K block when they fit in L2, not
+// at all when read in place --, B once per thread share unless read in place).
 // The cost decides the thread grid and the tile width; neither changes a result.
 template <class T, class U, class Wide>
 double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
@@ -221,9 +222,12 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   // Packing one element costs about as much as this many multiply-adds (a copy; a
   // transposing copy twice as much).
   const double pack_a = g.trans_a ? 16.0 : 32.0, pack_b = P.direct_b ? 0.0 : g.trans_b ? 32.0 : 16.0;
-  // Untransposed A whose share stays in L1 is read in place too (its rows are contiguous):
-  // 20-64-64-2 steps ~2 % faster; larger A (128x784) measured slower than packed.
-  const auto a_fits_l1 = [&](double rows) { return rows * double(K) * sizeof(T) <= double(kADirectMaxBytes); };
+  // A share of `rows` rows of A spanning `np` B panels reads A in place when each A panel
+  // would be used once, or (untransposed) when the share stays in L1: 20-64-64-2 steps ~2 %
+  // faster; larger A (128x784) measured slower than packed.
+  const auto a_in_place = [&](double rows, double np) {
+    return np <= 1 || (!g.trans_a && np <= double(P.nb_max) && rows * double(K) * sizeof(T) <= double(kADirectMaxBytes));
+  };
   const auto a_once_fits = [&](double rows) {
     return rows * double(P.kc_nom) * sizeof(T) <= double(kAOnceMaxBytes);
   };
@@ -236,17 +240,13 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
     if (cn > P.n_panels || cm > P.m_panels) continue;
     const double ms = double(ceil_div(P.m_panels, cm) * MR), np = double(ceil_div(P.n_panels, cn));
     const double ns = np * NR, blocks = a_once_fits(ms) ? 1.0 : std::ceil(np / double(P.nb_max));
-    const bool a_direct = np <= 1 || (!g.trans_a && np <= double(P.nb_max) && a_fits_l1(ms));
-    const double cost = ms * ns * speed + (a_direct ? 0.0 : pack_a * ms * blocks) + pack_b * ns;
+    const double cost = ms * ns * speed + (a_in_place(ms, np) ? 0.0 : pack_a * ms * blocks) + pack_b * ns;
     if (best < 0 || cost < best) { best = cost; P.tn = cn; P.tm = cm; }
   }
   P.nt = P.tm * P.tn;
-  {
-    const index_t np = ceil_div(P.n_panels, P.tn);
-    P.direct_a = np <= 1 || (!g.trans_a && np <= P.nb_max && a_fits_l1(double(ceil_div(P.m_panels, P.tm) * MR)));
-  }
-  // Packing A once pays when a share spans several B blocks.
-  P.a_once = ceil_div(P.n_panels, P.tn) > P.nb_max && a_once_fits(double(ceil_div(P.m_panels, P.tm) * MR));
+  const double ms = double(ceil_div(P.m_panels, P.tm) * MR), np = double(ceil_div(P.n_panels, P.tn));
+  P.direct_a = a_in_place(ms, np);
+  P.a_once = np > double(P.nb_max) && a_once_fits(ms);  // pays when a share spans several B blocks
   return best * double(K);
 }
 

@@ -10,7 +10,8 @@
 // Each ISA header (ukr_<isa>.h) defines UkrF32 / UkrF64 with MR, NR and cache blocking
 // parameters, a `run` with the signature below, and `run_direct`, the same tile with A read
 // in place: A(i, p) = a[p*as + i*ai] for i < m (rows i >= m repeat row m-1 and are never
-// stored), for A panels used only once (packing them would cost more than it saves).
+// stored), for A panels used only once and for small untransposed A that stays in L1
+// (packing would cost more than it saves).
 // Both compute each element of C with the same operations in the same order.
 #pragma once
 #include "fastnn/common.h"

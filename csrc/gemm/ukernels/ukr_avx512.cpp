@@ -42,35 +42,21 @@ struct VD {
 
 }  // namespace
 
-#define FASTNN_DIRECT_RUN(Name, T, V)                                                                        \
-  void Name::run_direct(index_t k, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c, index_t ldc, \
-                        T alpha, T beta, int m, int n, const UkrEpi<T>* epi) {                                    \
-    ukr_vec<V, MR, NR / V::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi, as, ai);                       \
+// The packed and the in-place-A entry points of each tile.
+#define FASTNN_RUNS(Name, T, V)                                                                               \
+  void Name::run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m,     \
+                 int n, const UkrEpi<T>* epi) {                                                                 \
+    ukr_vec<V, MR, NR / V::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);                                    \
+  }                                                                                                             \
+  void Name::run_direct(index_t k, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c,           \
+                        index_t ldc, T alpha, T beta, int m, int n, const UkrEpi<T>* epi) {                     \
+    ukr_vec<V, MR, NR / V::W, true>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi, as, ai);                      \
   }
-FASTNN_DIRECT_RUN(UkrF32, float, VF)
-FASTNN_DIRECT_RUN(UkrF32N2, float, VF)
-FASTNN_DIRECT_RUN(UkrF32N1, float, VF)
-FASTNN_DIRECT_RUN(UkrF64, double, VD)
-FASTNN_DIRECT_RUN(UkrF64N2, double, VD)
-FASTNN_DIRECT_RUN(UkrF64N1, double, VD)
-#undef FASTNN_DIRECT_RUN
-
-void UkrF32::run(index_t k, const float* a, const float* b, index_t ldb, float* c, index_t ldc, float alpha,
-                 float beta, int m, int n, const UkrEpi<float>* epi) {
-  ukr_vec<VF, MR, NR / VF::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);
-}
-void UkrF64::run(index_t k, const double* a, const double* b, index_t ldb, double* c, index_t ldc, double alpha,
-                 double beta, int m, int n, const UkrEpi<double>* epi) {
-  ukr_vec<VD, MR, NR / VD::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);
-}
-#define FASTNN_NARROW_RUN(Name, T, V)                                                                      \
-  void Name::run(index_t k, const T* a, const T* b, index_t ldb, T* c, index_t ldc, T alpha, T beta, int m, \
-                 int n, const UkrEpi<T>* epi) {                                                              \
-    ukr_vec<V, MR, NR / V::W>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi);                                 \
-  }
-FASTNN_NARROW_RUN(UkrF32N2, float, VF)
-FASTNN_NARROW_RUN(UkrF32N1, float, VF)
-FASTNN_NARROW_RUN(UkrF64N2, double, VD)
-FASTNN_NARROW_RUN(UkrF64N1, double, VD)
-#undef FASTNN_NARROW_RUN
+FASTNN_RUNS(UkrF32, float, VF)
+FASTNN_RUNS(UkrF32N2, float, VF)
+FASTNN_RUNS(UkrF32N1, float, VF)
+FASTNN_RUNS(UkrF64, double, VD)
+FASTNN_RUNS(UkrF64N2, double, VD)
+FASTNN_RUNS(UkrF64N1, double, VD)
+#undef FASTNN_RUNS
 FASTNN_ISA_END
