@@ -435,23 +435,7 @@ py::array vmath_t(int id, const py::array& x) {
   bool ok = false;
   {
     py::gil_scoped_release release;
-    if constexpr (sizeof(T) == 4) {
-      switch (isa) {
-#if defined(FASTNN_X86)
-        case Isa::avx512: ok = avx512::vmath_apply_f32(id, n, xp, op); break;
-        case Isa::avx2: ok = avx2::vmath_apply_f32(id, n, xp, op); break;
-#endif
-        default: ok = generic::vmath_apply_f32(id, n, xp, op); break;
-      }
-    } else {
-      switch (isa) {
-#if defined(FASTNN_X86)
-        case Isa::avx512: ok = avx512::vmath_apply_f64(id, n, xp, op); break;
-        case Isa::avx2: ok = avx2::vmath_apply_f64(id, n, xp, op); break;
-#endif
-        default: ok = generic::vmath_apply_f64(id, n, xp, op); break;
-      }
-    }
+    ok = vmath_apply_for(isa, id, n, xp, op);
   }
   if (!ok) throw py::value_error("unknown vmath id");
   return out;

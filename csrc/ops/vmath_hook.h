@@ -11,3 +11,25 @@ enum VmathId : int { VM_EXP = 0, VM_EXPM1, VM_LOG, VM_LOG1P, VM_TANH, VM_NORM_TA
 // exp_ftz accepts x <= 88 (float) / 709 (double) only (its use in the activations).
 FASTNN_FOR_EACH_ISA_DECL(bool vmath_apply_f32(int id, index_t n, const float* x, float* y))
 FASTNN_FOR_EACH_ISA_DECL(bool vmath_apply_f64(int id, index_t n, const double* x, double* y))
+
+namespace fastnn {
+// The copy of `isa` (the active one: kernels().isa); false for an unknown id.
+inline bool vmath_apply_for(Isa isa, int id, index_t n, const float* x, float* y) {
+  switch (isa) {
+#if defined(FASTNN_X86)
+    case Isa::avx512: return avx512::vmath_apply_f32(id, n, x, y);
+    case Isa::avx2: return avx2::vmath_apply_f32(id, n, x, y);
+#endif
+    default: return generic::vmath_apply_f32(id, n, x, y);
+  }
+}
+inline bool vmath_apply_for(Isa isa, int id, index_t n, const double* x, double* y) {
+  switch (isa) {
+#if defined(FASTNN_X86)
+    case Isa::avx512: return avx512::vmath_apply_f64(id, n, x, y);
+    case Isa::avx2: return avx2::vmath_apply_f64(id, n, x, y);
+#endif
+    default: return generic::vmath_apply_f64(id, n, x, y);
+  }
+}
+}  // namespace fastnn

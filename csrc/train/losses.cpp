@@ -215,12 +215,47 @@ double exp_sum(const T* x, index_t j0, index_t j1, double m, double* z) {
   return sum;
 }
 
-template <class T, bool G, int kMode>
-double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, double tb, const Labels lb, T* d) {
-  const index_t n = a.n;
+// The first index of the row's maximum (NaN never compares greater).
+template <class T>
+index_t first_max(const T* x, index_t n) {
   index_t im = 0;
   for (index_t j = 1; j < n; ++j)
     if (x[j] > x[im]) im = j;
+  return im;
+}
+
+// A row's loss and gradient from m = max_j x_j, R, log S = log1p(R) and, when kept, the
+// terms z_j = exp(x_j - m) (nullptr: recomputed for the gradient).
+template <class T, bool G, int kMode>
+double cce_logits_tail(index_t n, const T* x, const T* y, double ta, double tb, const Labels lb, double m,
+                       double rest, double log_s, const double* z, double s, T* d) {
+  const double inv_s = 1.0 / (1.0 + rest);
+  double acc = 0.0, tsum = 0.0;
+#pragma omp simd reduction(+ : acc, tsum)
+  for (index_t j = 0; j < n; ++j) {
+    const double tj = target<kMode>(y, ta, tb, lb, j);
+    acc += tj * ((m - double(x[j])) + log_s);
+    tsum += tj;
+  }
+  if constexpr (G) {
+    const double c = inv_s * tsum;
+    if (z) {
+#pragma omp simd
+      for (index_t j = 0; j < n; ++j) d[j] = T(s * (z[j] * c - target<kMode>(y, ta, tb, lb, j)));
+    } else {
+      for (index_t j = 0; j < n; ++j) {  // exp(x_im - m) = exp(0) = 1 exactly
+        const double zj = std::exp(double(x[j]) - m);
+        d[j] = T(s * (zj * c - target<kMode>(y, ta, tb, lb, j)));
+      }
+    }
+  }
+  return acc;
+}
+
+template <class T, bool G, int kMode>
+double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, double tb, const Labels lb, T* d) {
+  const index_t n = a.n;
+  const index_t im = first_max(x, n);
   const double m = double(x[im]);
   double z[G ? kKeep : 1];
   const bool keep = G && n <= kKeep;
@@ -232,27 +267,7 @@ double cce_logits_row(const RowArgs& a, const T* x, const T* y, double ta, doubl
   } else {
     rest = exp_sum<false>(x, 0, im, m, z) + exp_sum<false>(x, im + 1, n, m, z);
   }
-  const double log_s = std::log1p(rest), inv_s = 1.0 / (1.0 + rest);
-  double acc = 0.0, tsum = 0.0;
-#pragma omp simd reduction(+ : acc, tsum)
-  for (index_t j = 0; j < n; ++j) {
-    const double tj = target<kMode>(y, ta, tb, lb, j);
-    acc += tj * ((m - double(x[j])) + log_s);
-    tsum += tj;
-  }
-  if constexpr (G) {
-    const double c = inv_s * tsum, s = a.s;
-    if (keep) {
-#pragma omp simd
-      for (index_t j = 0; j < n; ++j) d[j] = T(s * (z[j] * c - target<kMode>(y, ta, tb, lb, j)));
-    } else {
-      for (index_t j = 0; j < n; ++j) {  // exp(x_im - m) = exp(0) = 1 exactly
-        const double zj = std::exp(double(x[j]) - m);
-        d[j] = T(s * (zj * c - target<kMode>(y, ta, tb, lb, j)));
-      }
-    }
-  }
-  return acc;
+  return cce_logits_tail<T, G, kMode>(n, x, y, ta, tb, lb, m, rest, std::log1p(rest), keep ? z : nullptr, a.s, d);
 }
 
 // From probabilities (Keras): q = p / sum(p), c = clip(q, eps, 1 - eps),
@@ -320,22 +335,10 @@ double row_loss(const RowArgs& a, const T* p, const T* y, std::int64_t label, T*
 
 }  // namespace
 
-// y = f(x) over n doubles with the active ISA's vector math (ops/vmath.h; f = VM_EXP, or
-// VM_LOG1P on [0, 1]): within ~2 ulp of the exact value, like libm's exp / log1p.
-void vmath64(int id, index_t n, const double* x, double* y) {
-  switch (kernels().isa) {
-#if defined(FASTNN_X86)
-    case Isa::avx512: avx512::vmath_apply_f64(id, n, x, y); return;
-    case Isa::avx2: avx2::vmath_apply_f64(id, n, x, y); return;
-#endif
-    default: generic::vmath_apply_f64(id, n, x, y); return;
-  }
-}
-
 // Sparse categorical cross-entropy from the logits of float32 rows with few classes (the
 // output layer of a small classifier, where one libm exp and log1p per row cost as much as
-// the layer): cce_logits_row's arithmetic, with the exponentials of a block of rows and
-// their log1p computed by the vector math.
+// the layer): cce_logits_row's arithmetic (the same cce_logits_tail), with the
+// exponentials of a block of rows and their log1p computed by the vector math.
 constexpr index_t kBlockCols = 16, kBlockRows = 128;
 
 template <bool G>
@@ -349,14 +352,11 @@ void sparse_logits_rows_f32(index_t r0, index_t r1, index_t n, const float* pred
     const index_t nr = std::min(kBlockRows, r1 - b0);
     for (index_t r = 0; r < nr; ++r) {
       const float* x = pred + (b0 + r) * ldp;
-      index_t k = 0;
-      for (index_t j = 1; j < n; ++j)
-        if (x[j] > x[k]) k = j;
-      im[r] = k;
-      m[r] = double(x[k]);
+      im[r] = first_max(x, n);
+      m[r] = double(x[im[r]]);
       for (index_t j = 0; j < n; ++j) arg[r * n + j] = double(x[j]) - m[r];
     }
-    vmath64(VM_EXP, nr * n, arg, z);
+    vmath_apply_for(kernels().isa, VM_EXP, nr * n, arg, z);  // within ~2 ulp, like libm
     bool unit = true;  // every R in [0, 1] (always so for two classes)
     for (index_t r = 0; r < nr; ++r) {
       // R: the terms either side of the (first) maximum, whose own term is exactly 1.
@@ -369,27 +369,17 @@ void sparse_logits_rows_f32(index_t r0, index_t r1, index_t n, const float* pred
       unit = unit && rest[r] <= 1.0;
     }
     if (unit) {
-      vmath64(VM_LOG1P, nr, rest, log_s);
+      vmath_apply_for(kernels().isa, VM_LOG1P, nr, rest, log_s);
     } else {
       for (index_t r = 0; r < nr; ++r) log_s[r] = std::log1p(rest[r]);
     }
     for (index_t r = 0; r < nr; ++r) {
-      const float* x = pred + (b0 + r) * ldp;
-      const index_t label = index_t(labels[b0 + r]);
-      double acc = 0.0, tsum = 0.0;
-      for (index_t j = 0; j < n; ++j) {
-        const double tj = j == label ? 1.0 : 0.0;
-        acc += tj * ((m[r] - double(x[j])) + log_s[r]);
-        tsum += tj;
-      }
-      if (loss_row) loss_row[b0 + r] = acc;
-      if constexpr (G) {
-        const double s = double(grad_scale) * (w ? double(w[b0 + r]) : 1.0);
-        const double c = (1.0 / (1.0 + rest[r])) * tsum;
-        float* d = dpred + (b0 + r) * ldd;
-        const double* zr = z + r * n;
-        for (index_t j = 0; j < n; ++j) d[j] = float(s * (zr[j] * c - (j == label ? 1.0 : 0.0)));
-      }
+      const Labels lb{index_t(labels[b0 + r]), 0, 1.0};
+      const double s = double(grad_scale) * (w ? double(w[b0 + r]) : 1.0);
+      const double l = cce_logits_tail<float, G, kSparse>(n, pred + (b0 + r) * ldp, static_cast<const float*>(nullptr),
+                                                          1.0, 0.0, lb, m[r], rest[r], log_s[r], z + r * n, s,
+                                                          G ? dpred + (b0 + r) * ldd : nullptr);
+      if (loss_row) loss_row[b0 + r] = l;
     }
   }
 }
