@@ -2,6 +2,7 @@
 timing, n/a for missing ops, thread settings, and the timing/validation helpers."""
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -279,10 +280,18 @@ def test_time_blocks_repeat_policy():
             calls[k] += 1
         return f
 
-    sched = Schedule(warmup=2, min_repeats=3, max_repeats=7, min_time=10.0, settle=0.0)
+    sched = Schedule(warmup=2, min_repeats=3, max_repeats=7, min_time=10.0, settle=0.0, warmup_time=0.0)
     res = time_blocks({"a": inc("a"), "b": inc("b")}, sched)
     assert len(res["a"].times) == 7 and len(res["b"].times) == 7   # capped by max_repeats
     assert calls == {"a": 9, "b": 9}                                # + warm-up
+    # Warm-up also lasts at least warmup_time seconds (more calls, none of them timed).
+    def slow():
+        calls["a"] += 1
+        time.sleep(0.004)
+    calls["a"] = 0
+    res = time_blocks({"a": slow}, Schedule(warmup=1, min_repeats=2, max_repeats=2, min_time=0.0,
+                                            settle=0.0, warmup_time=0.03))
+    assert len(res["a"].times) == 2 and calls["a"] >= 2 + 30 // 5
     res = time_blocks({"a": inc("a")}, Schedule(1, 4, 50, 0.0, 0.0))
     assert len(res["a"].times) == 4
     assert res["a"].min <= res["a"].median

@@ -48,7 +48,10 @@ class Timing:
 class Schedule:
     """How many times to run each side.
 
-    Per side: sleep ``settle`` seconds, run ``warmup`` untimed calls, then at least
+    Per side: sleep ``settle`` seconds, run ``warmup`` untimed calls (more while their
+    total is below ``warmup_time`` seconds: after the pause the vCPUs and the library's
+    worker threads leave their idle states slowly -- on the 2-core VM the first ten
+    calls of a 30 us GEMM took 1.5-2.5x the steady time), then at least
     ``min_repeats`` timed calls; more run while that side's timed total is below
     ``min_time`` seconds, up to ``max_repeats``. Slow sides stop early: once their timed
     total exceeds ``max_time`` seconds, 3 repeats are enough.
@@ -56,10 +59,11 @@ class Schedule:
 
     warmup: int = 1
     min_repeats: int = 5
-    max_repeats: int = 50
+    max_repeats: int = 200
     min_time: float = 0.4
     settle: float = 0.3
     max_time: float = 1.0
+    warmup_time: float = 0.02
 
     def capped(self, min_repeats=None) -> "Schedule":
         """A copy whose minimum repeat count is at most ``min_repeats`` (for big cases)."""
@@ -68,7 +72,8 @@ class Schedule:
         return replace(self, min_repeats=max(1, min_repeats))
 
 
-QUICK = Schedule(warmup=1, min_repeats=1, max_repeats=1, min_time=0.0, settle=0.0, max_time=0.0)
+QUICK = Schedule(warmup=1, warmup_time=0.0, min_repeats=1, max_repeats=1, min_time=0.0, settle=0.0,
+                 max_time=0.0)
 DEFAULT = Schedule()
 
 
@@ -92,7 +97,10 @@ def time_blocks(fns: dict, schedule: Schedule) -> dict:
         for name, fn in fns.items():
             if schedule.settle > 0:
                 time.sleep(schedule.settle)
+            warm_start = time.perf_counter()
             for _ in range(schedule.warmup):
+                fn()
+            while time.perf_counter() - warm_start < schedule.warmup_time:
                 fn()
             timing = Timing()
             spent = 0.0

@@ -64,7 +64,7 @@ MAX_ACC_DIFF_PP = 0.5
 SETTLE_S = 0.1
 
 # One timed call, no warm-up (the warm-up fit is explicit), no pause.
-_ONCE = Schedule(warmup=0, min_repeats=1, max_repeats=1, min_time=0.0, settle=0.0,
+_ONCE = Schedule(warmup=0, warmup_time=0.0, min_repeats=1, max_repeats=1, min_time=0.0, settle=0.0,
                  max_time=0.0)
 
 __all__ = ["run_sklearn", "SklearnUnavailable", "SCHEMA", "format_report"]

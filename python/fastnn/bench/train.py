@@ -588,7 +588,7 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
     reps = int(repeats) if repeats is not None else (1 if quick else DEFAULT_REPEATS)
     if reps < 1:
         raise ValueError(f"repeats: expected a positive integer, got {repeats!r}")
-    schedule = Schedule(warmup=0, min_repeats=reps, max_repeats=reps, min_time=0.0,
+    schedule = Schedule(warmup=0, warmup_time=0.0, min_repeats=reps, max_repeats=reps, min_time=0.0,
                         settle=0.0 if quick else SETTLE_S, max_time=float("inf"))
     torch = _env.import_torch() if "torch" in peers else None
     sklearn_cls, sklearn_missing = None, ""
