@@ -258,12 +258,18 @@ def _det_shapes(dtype):
         (1, 2000, 800, False, False),
         (517, 97, 1200, True, False),
         (2 * mr + 1, 3 * nr + 1, 2000, False, True),
+        # Column shares split evenly in narrow-tile units: each share's last panel runs on
+        # a narrower tile (2048 = 2 x (21 x 48 + 16) on AVX-512), in place and packed.
+        (64, 2048, 300, False, False),
+        (64, 2048, 300, False, True),
+        (48, 1040, 70, True, False),
     ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bitwise_identical_at_1_and_2_threads(isa, dtype, rng):
-    """Threads split M/N, never K: the result is bitwise the same at any thread count."""
+    """Threads split M/N, never K: the result is bitwise the same at any thread count
+    (3 threads too: other column shares, other tiles for their last panels)."""
     before = fastnn.get_num_threads()
     try:
         for m, n, k, ta, tb in _det_shapes(dtype):
@@ -271,7 +277,7 @@ def test_bitwise_identical_at_1_and_2_threads(isa, dtype, rng):
             bias = rng.uniform(-1, 1, n).astype(dtype)
             c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
             outs = []
-            for t in (1, 2, 1, 2):
+            for t in (1, 2, 3, 1, 2):
                 fastnn.set_num_threads(t)
                 plain = gemm(a, b, c0.copy(), ta, tb, 0.75, 0.5)
                 z = np.empty((m, n), dtype)

@@ -1,7 +1,9 @@
 // Portable GEMM loop nest (BLIS style), written once and compiled per ISA; the register
 // tile comes from the ISA's micro-kernel header.
 //
-//   threads: a tm x tn grid over (MR panels of C rows) x (NR panels of C columns)
+//   threads: a tm x tn grid over (MR panels of C rows) x (C columns, split evenly in units
+//            of the narrowest tile; a share's last panel runs on the narrowest tile that
+//            covers it)
 //   each thread, on its own share, with private buffers and no barriers:
 //     for p in K step KC           (fixed split of K: same arithmetic at any thread count)
 //       for jb in its N panels step NC/NR:
@@ -102,7 +104,7 @@ void scale_only(const GemmArgs<T>& g) {
 template <class T>
 struct Plan {
   const GemmArgs<T>* g;
-  index_t kc_nom, m_panels, n_panels, nb_max;
+  index_t kc_nom, m_panels, n_units, n_unit, nb_max;
   int nt, tm, tn;
   bool epi;
   bool direct_b;  // full B panels read in place (see gemm_plan)
@@ -118,15 +120,37 @@ constexpr size_t kAOnceMaxBytes = 512 * 1024;  // packed A panels of one share, 
 // share is self-contained (private packed A and B, no barriers), so a thread that loses
 // its core to another process delays only its own tiles, never the whole team.
 // Returns false if its scratch could not be allocated.
-template <class T, class U>
+// The width of the tile that runs a panel of nv <= U::NR columns: the narrowest of the
+// ISA's tiles (no wider than U) that covers it.
+template <class U, class Mid, class Narrow>
+constexpr int tile_for(int nv) {
+  return nv <= Narrow::NR ? Narrow::NR : (Mid::NR < U::NR && nv <= Mid::NR) ? Mid::NR : U::NR;
+}
+
+// One C tile on the tile of width KW (packed A, or A in place).
+template <class K, class T>
+inline void run_tile(bool direct_a, index_t kc, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c,
+                     index_t ldc, T alpha, T beta, int mv, int nv, const UkrEpi<T>* e) {
+  if (direct_a) K::run_direct(kc, a, as, ai, b, ldb, c, ldc, alpha, beta, mv, nv, e);
+  else K::run(kc, a, b, ldb, c, ldc, alpha, beta, mv, nv, e);
+}
+
+// First column of thread column t's share: the columns split evenly in whole units.
+template <class T>
+index_t share_col(const Plan<T>& P, int t) {
+  return std::min(P.g->n, P.n_units * t / P.tn * P.n_unit);
+}
+
+template <class T, class U, class Mid, class Narrow>
 bool gemm_thread(const Plan<T>& P, int tid) {
   constexpr int MR = U::MR, NR = U::NR;
   const GemmArgs<T>& g = *P.g;
   const index_t M = g.m, N = g.n, K = g.k;
   const int tid_m = tid / P.tn, tid_n = tid % P.tn;
   const index_t ip_begin = P.m_panels * tid_m / P.tm, ip_end = P.m_panels * (tid_m + 1) / P.tm;
-  const index_t jp_begin = P.n_panels * tid_n / P.tn, jp_end = P.n_panels * (tid_n + 1) / P.tn;
-  if (ip_begin >= ip_end || jp_begin >= jp_end) return true;
+  const index_t c0 = share_col(P, tid_n), c1 = share_col(P, tid_n + 1);
+  if (ip_begin >= ip_end || c0 >= c1) return true;
+  const index_t share_np = ceil_div(c1 - c0, NR);  // panels from c0; the last may be narrower
 
   // A share that spans several B blocks packs its A panels once per K block (into L2,
   // beside the B block) instead of once per B block, when they are small enough.
@@ -145,27 +169,28 @@ bool gemm_thread(const Plan<T>& P, int tid) {
       for (index_t ip = ip_begin; ip < ip_end; ++ip)
         pack_a_panel<T, MR>(ap + (ip - ip_begin) * MR * kc, g.a, g.lda, g.trans_a, ip * MR,
                             p0, int(std::min<index_t>(MR, M - ip * MR)), kc);
-    for (index_t jp0 = jp_begin; jp0 < jp_end; jp0 += P.nb_max) {
-      const index_t jp1 = std::min(jp_end, jp0 + P.nb_max);
-      // B block -> L2.  Packed, unless it is small and untransposed (then its full panels
-      // are read in place and only a ragged last panel is packed, zero-padded).
-      const index_t jlast = jp1 - 1;
-      const bool ragged = jlast * NR + NR > N;
+    for (index_t q0 = 0; q0 < share_np; q0 += P.nb_max) {
+      const index_t q1 = std::min(share_np, q0 + P.nb_max);
+      // B block -> L2.  Packed, unless it is small and untransposed (then its panels are
+      // read in place, except a last one whose tile would read past B's columns: that one
+      // is packed, zero-padded).
+      const index_t jlast = c0 + (q1 - 1) * NR;
+      const bool ragged = jlast + tile_for<U, Mid, Narrow>(int(std::min<index_t>(NR, c1 - jlast))) > N;
       if (!P.direct_b)
-        pack_b_block<T, NR>(bp, g.b, g.ldb, g.trans_b, p0, jp0, jp1, N, kc);
+        pack_b_block<T, NR>(bp, g.b, g.ldb, g.trans_b, p0, c0 + q0 * NR, q1 - q0, c1, kc);
       else if (ragged)
-        pack_b_block<T, NR>(bp, g.b, g.ldb, false, p0, jlast, jp1, N, kc);
+        pack_b_block<T, NR>(bp, g.b, g.ldb, false, p0, jlast, 1, c1, kc);
       for (index_t ip = ip_begin; ip < ip_end; ++ip) {
         const index_t i = ip * MR;
         const int mv = int(std::min<index_t>(MR, M - i));
         // A micro-panel -> L1, reused across the B block.
         const T* a_panel = a_once ? ap + (ip - ip_begin) * MR * kc : ap;
         if (!a_once && !P.direct_a) pack_a_panel<T, MR>(ap, g.a, g.lda, g.trans_a, i, p0, mv, kc);
-        for (index_t jp = jp0; jp < jp1; ++jp) {
-          const index_t j = jp * NR;
-          const int nv = int(std::min<index_t>(NR, N - j));
-          const bool in_place = P.direct_b && !(ragged && jp == jlast);
-          const T* b_panel = in_place ? g.b + p0 * g.ldb + j : (P.direct_b ? bp : bp + (jp - jp0) * NR * kc);
+        for (index_t q = q0; q < q1; ++q) {
+          const index_t j = c0 + q * NR;
+          const int nv = int(std::min<index_t>(NR, c1 - j));
+          const bool in_place = P.direct_b && !(ragged && q == q1 - 1);
+          const T* b_panel = in_place ? g.b + p0 * g.ldb + j : (P.direct_b ? bp : bp + (q - q0) * NR * kc);
           const index_t ldb = in_place ? g.ldb : index_t(NR);
           T* c = g.c + i * g.ldc + j;
           UkrEpi<T> e;  // bias, z and relu in registers (last K block)
@@ -176,11 +201,17 @@ bool gemm_thread(const Plan<T>& P, int tid) {
             e.ldz = g.ldz;
             e.relu = g.act != nullptr;
           }
-          if (P.direct_a)  // op(A)(i, p) = a[i][p], or a[p][i] transposed
-            U::run_direct(kc, g.trans_a ? g.a + p0 * g.lda + i : g.a + i * g.lda + p0, g.trans_a ? g.lda : 1,
-                          g.trans_a ? 1 : g.lda, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv, in_regs ? &e : nullptr);
+          // A in place: op(A)(i, p) = a[i][p], or a[p][i] transposed.
+          const T* a_tile = P.direct_a ? (g.trans_a ? g.a + p0 * g.lda + i : g.a + i * g.lda + p0) : a_panel;
+          const index_t as = g.trans_a ? g.lda : 1, ai = g.trans_a ? 1 : g.lda;
+          const UkrEpi<T>* ep = in_regs ? &e : nullptr;
+          const int kw = nv == NR ? NR : tile_for<U, Mid, Narrow>(nv);
+          if (kw == NR)
+            run_tile<U>(P.direct_a, kc, a_tile, as, ai, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv, ep);
+          else if (kw == Narrow::NR)
+            run_tile<Narrow>(P.direct_a, kc, a_tile, as, ai, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv, ep);
           else
-            U::run(kc, a_panel, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv, in_regs ? &e : nullptr);
+            run_tile<Mid>(P.direct_a, kc, a_tile, as, ai, b_panel, ldb, c, g.ldc, g.alpha, beta, mv, nv, ep);
           if (last && P.epi && !P.epi_in_ukr) epilogue(g, i, mv, j, nv);
         }
       }
@@ -202,7 +233,7 @@ int gemm_threads(const GemmArgs<T>& g) {
 // plus its packing (A panels once per B block -- once per K block when they fit in L2, not
 // at all when read in place --, B once per thread share unless read in place).
 // The cost decides the thread grid and the tile width; neither changes a result.
-template <class T, class U, class Wide>
+template <class T, class U, class Wide, class Mid, class Narrow>
 double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   constexpr int MR = U::MR, NR = U::NR;
   const index_t M = g.m, N = g.n, K = g.k;
@@ -210,7 +241,8 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   // K split: as few blocks as KC allows, balanced; depends on K only.
   P.kc_nom = ceil_div(K, ceil_div(K, U::KC));
   P.m_panels = ceil_div(M, MR);
-  P.n_panels = ceil_div(N, NR);
+  P.n_unit = Narrow::NR;
+  P.n_units = ceil_div(N, P.n_unit);
   P.nb_max = std::max<index_t>(1, U::NC / NR);  // B panels per L2 block
   P.epi = has_epilogue_work(g);
   P.epi_in_ukr = P.epi && (g.act == nullptr || g.act_id == ACT_RELU || g.act_id == ACT_IDENTITY);
@@ -219,6 +251,10 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   // Narrower tiles reuse each A broadcast less (measured on AVX-512: 8x32 ~3 %, 8x16 ~15 %
   // slower per FMA than 8x48).
   const double speed = NR == Wide::NR ? 1.0 : 3 * NR >= 2 * Wide::NR ? 1.04 : 1.15;
+  // Micro-kernel work of a share `w` columns wide, its last panel priced as a full one
+  // (a narrower tile runs it, but pricing it lower picked 48 + 16 over 32 + 32 for N = 64,
+  // ~5 % slower on 20-64-64-2 steps).
+  const auto columns_cost = [&](index_t w) { return double(ceil_div(w, NR) * NR) * speed; };
   // Packing one element costs about as much as this many multiply-adds (a copy; a
   // transposing copy twice as much).
   const double pack_a = g.trans_a ? 16.0 : 32.0, pack_b = P.direct_b ? 0.0 : g.trans_b ? 32.0 : 16.0;
@@ -231,30 +267,33 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   const auto a_once_fits = [&](double rows) {
     return rows * double(P.kc_nom) * sizeof(T) <= double(kAOnceMaxBytes);
   };
-  nt = int(std::min<index_t>(nt, P.m_panels * P.n_panels));
+  nt = int(std::min<index_t>(nt, P.m_panels * P.n_units));
   double best = -1;
   P.tm = P.tn = 1;
+  const auto share_width = [&](int cn) { return std::min(N, ceil_div(P.n_units, cn) * P.n_unit); };
   for (int d = 1; d <= nt; ++d) {
     if (nt % d) continue;
     const int cn = d, cm = nt / d;
-    if (cn > P.n_panels || cm > P.m_panels) continue;
-    const double ms = double(ceil_div(P.m_panels, cm) * MR), np = double(ceil_div(P.n_panels, cn));
-    const double ns = np * NR, blocks = a_once_fits(ms) ? 1.0 : std::ceil(np / double(P.nb_max));
-    const double cost = ms * ns * speed + (a_in_place(ms, np) ? 0.0 : pack_a * ms * blocks) + pack_b * ns;
+    if (cn > P.n_units || cm > P.m_panels) continue;
+    const index_t w = share_width(cn);
+    const double ms = double(ceil_div(P.m_panels, cm) * MR), np = double(ceil_div(w, NR));
+    const double blocks = a_once_fits(ms) ? 1.0 : std::ceil(np / double(P.nb_max));
+    // (packed B panels are NR wide, zero-padded)
+    const double cost = ms * columns_cost(w) + (a_in_place(ms, np) ? 0.0 : pack_a * ms * blocks) + pack_b * np * NR;
     if (best < 0 || cost < best) { best = cost; P.tn = cn; P.tm = cm; }
   }
   P.nt = P.tm * P.tn;
-  const double ms = double(ceil_div(P.m_panels, P.tm) * MR), np = double(ceil_div(P.n_panels, P.tn));
+  const double ms = double(ceil_div(P.m_panels, P.tm) * MR), np = double(ceil_div(share_width(P.tn), NR));
   P.direct_a = a_in_place(ms, np);
   P.a_once = np > double(P.nb_max) && a_once_fits(ms);  // pays when a share spans several B blocks
   return best * double(K);
 }
 
-template <class T, class U>
+template <class T, class U, class Mid, class Narrow>
 void gemm_run(const Plan<T>& P) {
   bool ok = true;
   if (P.nt == 1) {
-    ok = gemm_thread<T, U>(P, 0);
+    ok = gemm_thread<T, U, Mid, Narrow>(P, 0);
   } else {
     const double t0 = omp_get_wtime();
     double own = 0;
@@ -264,7 +303,7 @@ void gemm_run(const Plan<T>& P) {
       // runs several shares.  The split never changes the arithmetic.
       const int team = omp_get_num_threads(), me = omp_get_thread_num();
       const double s0 = omp_get_wtime();
-      for (int t = me; t < P.nt; t += team) ok = gemm_thread<T, U>(P, t) && ok;
+      for (int t = me; t < P.nt; t += team) ok = gemm_thread<T, U, Mid, Narrow>(P, t) && ok;
       if (me == 0) own = omp_get_wtime() - s0;
     }
     note_team_wait(omp_get_wtime() - t0, own);
@@ -304,19 +343,21 @@ void gemm_pick(const GemmArgs<T>& g) {
   CachedPlan<T>& e = cache[std::size_t(key.m * 31 + key.n * 7 + key.k + key.flags * 131 + key.nt) % kSlots];
   if (!(e.key == key)) {
     Plan<T> pw, pm, pn;
-    const double cw = gemm_plan<T, Wide, Wide>(g, key.nt, pw);
-    const double cm = gemm_plan<T, Mid, Wide>(g, key.nt, pm);
-    const double cn = gemm_plan<T, Narrow, Wide>(g, key.nt, pn);
+    const double cw = gemm_plan<T, Wide, Wide, Mid, Narrow>(g, key.nt, pw);
+    const double cm = gemm_plan<T, Mid, Wide, Mid, Narrow>(g, key.nt, pm);
+    const double cn = gemm_plan<T, Narrow, Wide, Mid, Narrow>(g, key.nt, pn);
     e.key = key;
-    if (cn < cm && cn < cw) e.tile = 2, e.plan = pn;
-    else if (cm < cw) e.tile = 1, e.plan = pm;
+    // On a tie the narrower tile: the same kernels run, on less zero padding in packed B
+    // (a C narrower than every tile, N = 10, costs the same on each).
+    if (cn <= cm && cn <= cw) e.tile = 2, e.plan = pn;
+    else if (cm <= cw) e.tile = 1, e.plan = pm;
     else e.tile = 0, e.plan = pw;
   }
   Plan<T> P = e.plan;
   P.g = &g;
-  if (e.tile == 2) return gemm_run<T, Narrow>(P);
-  if (e.tile == 1) return gemm_run<T, Mid>(P);
-  gemm_run<T, Wide>(P);
+  if (e.tile == 2) return gemm_run<T, Narrow, Mid, Narrow>(P);
+  if (e.tile == 1) return gemm_run<T, Mid, Mid, Narrow>(P);
+  gemm_run<T, Wide, Mid, Narrow>(P);
 }
 
 void sgemm(const GemmArgs<float>& g) { gemm_pick<float, UkrF32, UkrF32N2, UkrF32N1>(g); }

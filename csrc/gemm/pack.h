@@ -103,25 +103,26 @@ static void pack_b_panel(T* __restrict dst, const T* b, index_t ldb, bool trans,
   pack_transpose<T, NR>(dst, cols, nr_valid, kc);
 }
 
-// A block of B panels [jp0, jp1) (panel jp covers columns jp*NR ...), panel-major:
-// dst + (jp - jp0) * NR * kc.  Not transposed, the copy walks each source row once
-// across all panels (one long contiguous read per row instead of one per panel).
+// A block of `panels` B panels, panel q covering columns j0 + q*NR ... (columns from
+// n_end on are zeros), panel-major: dst + q * NR * kc.  Not transposed, the copy walks
+// each source row once across all panels (one long contiguous read per row instead of
+// one per panel).
 template <class T, int NR>
-static void pack_b_block(T* __restrict dst, const T* b, index_t ldb, bool trans, index_t p0, index_t jp0,
-                         index_t jp1, index_t n, index_t kc) {
+static void pack_b_block(T* __restrict dst, const T* b, index_t ldb, bool trans, index_t p0, index_t j0,
+                         index_t panels, index_t n_end, index_t kc) {
   if (trans) {
-    for (index_t jp = jp0; jp < jp1; ++jp) {
-      const int nv = int(std::min<index_t>(NR, n - jp * NR));
-      pack_b_panel<T, NR>(dst + (jp - jp0) * NR * kc, b, ldb, true, p0, jp * NR, nv, kc);
+    for (index_t q = 0; q < panels; ++q) {
+      const int nv = int(std::min<index_t>(NR, n_end - j0 - q * NR));
+      pack_b_panel<T, NR>(dst + q * NR * kc, b, ldb, true, p0, j0 + q * NR, nv, kc);
     }
     return;
   }
   for (index_t p = 0; p < kc; ++p) {
     const T* src = b + (p0 + p) * ldb;
-    for (index_t jp = jp0; jp < jp1; ++jp) {
-      T* d = dst + (jp - jp0) * NR * kc + p * NR;
-      const T* s = src + jp * NR;
-      const index_t nv = std::min<index_t>(NR, n - jp * NR);
+    for (index_t q = 0; q < panels; ++q) {
+      T* d = dst + q * NR * kc + p * NR;
+      const T* s = src + j0 + q * NR;
+      const index_t nv = std::min<index_t>(NR, n_end - j0 - q * NR);
       if (nv == NR) {
         std::memcpy(d, s, sizeof(T) * NR);
       } else {
