@@ -157,7 +157,17 @@ bool gemm_thread(const Plan<T>& P, int tid) {
   const index_t share_panels = ip_end - ip_begin;
   const bool a_once = P.a_once;
   static thread_local Scratch a_scratch, b_scratch;
-  T* ap = a_scratch.get<T>(size_t(MR) * size_t(P.kc_nom) * size_t(a_once ? share_panels : 1));
+  T* ap = a_scratch.get<T>(size_t(MR) * size_t(P.kc_nom) * size_t(a_once ? share_panels : 2));
+  // Panels ip, ip + 1 of op(A) = a^T are packed together (see pack_a_pair_trans).
+  const auto pack_a = [&](T* dst, index_t ip, index_t p0, index_t kc) {
+    const int mv = int(std::min<index_t>(MR, M - ip * MR));
+    if (g.trans_a && ip + 1 < ip_end)
+      pack_a_pair_trans<T, MR>(dst, dst + MR * kc, g.a, g.lda, ip * MR, p0, mv,
+                               int(std::min<index_t>(MR, M - (ip + 1) * MR)), kc);
+    else
+      pack_a_panel<T, MR>(dst, g.a, g.lda, g.trans_a, ip * MR, p0, mv, kc);
+  };
+  const index_t a_step = g.trans_a ? 2 : 1;  // panels one pack_a call fills
   T* bp = b_scratch.get<T>(size_t(P.kc_nom) * size_t(P.nb_max * NR));
   if (!ap || !bp) return false;
 
@@ -166,9 +176,7 @@ bool gemm_thread(const Plan<T>& P, int tid) {
     const bool first = p0 == 0, last = p0 + kc >= K;
     const T beta = first ? g.beta : T(1);
     if (a_once)
-      for (index_t ip = ip_begin; ip < ip_end; ++ip)
-        pack_a_panel<T, MR>(ap + (ip - ip_begin) * MR * kc, g.a, g.lda, g.trans_a, ip * MR,
-                            p0, int(std::min<index_t>(MR, M - ip * MR)), kc);
+      for (index_t ip = ip_begin; ip < ip_end; ip += a_step) pack_a(ap + (ip - ip_begin) * MR * kc, ip, p0, kc);
     for (index_t q0 = 0; q0 < share_np; q0 += P.nb_max) {
       const index_t q1 = std::min(share_np, q0 + P.nb_max);
       // B block -> L2.  Packed, unless it is small and untransposed (then its panels are
@@ -184,8 +192,9 @@ bool gemm_thread(const Plan<T>& P, int tid) {
         const index_t i = ip * MR;
         const int mv = int(std::min<index_t>(MR, M - i));
         // A micro-panel -> L1, reused across the B block.
-        const T* a_panel = a_once ? ap + (ip - ip_begin) * MR * kc : ap;
-        if (!a_once && !P.direct_a) pack_a_panel<T, MR>(ap, g.a, g.lda, g.trans_a, i, p0, mv, kc);
+        const index_t slot = (ip - ip_begin) % a_step;
+        const T* a_panel = ap + (a_once ? ip - ip_begin : slot) * MR * kc;
+        if (!a_once && !P.direct_a && slot == 0) pack_a(ap, ip, p0, kc);
         for (index_t q = q0; q < q1; ++q) {
           const index_t j = c0 + q * NR;
           const int nv = int(std::min<index_t>(NR, c1 - j));

@@ -94,6 +94,27 @@ static void pack_a_panel(T* __restrict dst, const T* a, index_t lda, bool trans,
   pack_transpose<T, MR>(dst, rows, mr_valid, kc);
 }
 
+// Two adjacent A panels (rows i0 ... i0 + 2*MR of op(A)) from a transposed A in one pass:
+// each source row is read once for both (16 floats: one cache line), where two single
+// passes fetch every line twice -- with a power-of-two lda its lines share a few cache sets
+// and are evicted between the passes.
+template <class T, int MR>
+static void pack_a_pair_trans(T* __restrict dst0, T* __restrict dst1, const T* a, index_t lda, index_t i0,
+                              index_t p0, int mv0, int mv1, index_t kc) {
+  for (index_t p = 0; p < kc; ++p) {
+    const T* s = a + (p0 + p) * lda + i0;
+    T* d0 = dst0 + p * MR;
+    T* d1 = dst1 + p * MR;
+    if (mv0 == MR && mv1 == MR) {
+      std::memcpy(d0, s, sizeof(T) * MR);
+      std::memcpy(d1, s + MR, sizeof(T) * MR);
+    } else {
+      for (int r = 0; r < MR; ++r) d0[r] = r < mv0 ? s[r] : T(0);
+      for (int r = 0; r < MR; ++r) d1[r] = r < mv1 ? s[MR + r] : T(0);
+    }
+  }
+}
+
 template <class T, int NR>
 static void pack_b_panel(T* __restrict dst, const T* b, index_t ldb, bool trans, index_t p0, index_t j0,
                          int nr_valid, index_t kc) {
