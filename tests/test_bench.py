@@ -292,6 +292,20 @@ def test_time_blocks_repeat_policy():
     res = time_blocks({"a": slow}, Schedule(warmup=1, min_repeats=2, max_repeats=2, min_time=0.0,
                                             settle=0.0, warmup_time=0.03))
     assert len(res["a"].times) == 2 and calls["a"] >= 2 + 30 // 5
+    # A block during which the disturbance counter moves is timed once more (and says so).
+    events = {"n": 0}
+
+    def disturbing():
+        calls["b"] += 1
+        if calls["b"] == 2:
+            events["n"] += 1  # e.g. a contention backoff started during the first block
+
+    calls["b"] = 0
+    sched = Schedule(warmup=0, min_repeats=3, max_repeats=3, min_time=0.0, settle=0.0, warmup_time=0.0)
+    res = time_blocks({"b": disturbing, "a": inc("a")}, sched, disturbed=lambda: events["n"])
+    assert res["b"].retimed and res["b"].discarded_calls == 3 and calls["b"] == 6
+    assert res["b"].as_dict()["retimed"] is True and not res["a"].retimed
+    assert "retimed" not in res["a"].as_dict()
     res = time_blocks({"a": inc("a")}, Schedule(1, 4, 50, 0.0, 0.0))
     assert len(res["a"].times) == 4
     assert res["a"].min <= res["a"].median

@@ -241,6 +241,7 @@ def train():
 fastnn.set_num_threads(4)
 assert _core._team_threads() == 4
 quiet = train()
+started = _core._contention_backoffs()
 for _ in range(2):
     _core._note_team_wait(0.010, 0.001)          # two late regions: not yet
 assert _core._team_threads() == 4
@@ -252,8 +253,10 @@ _core._note_team_wait(0.0011, 0.001)
 for _ in range(2):
     _core._note_team_wait(0.010, 0.001)
 assert _core._team_threads() == 4
+assert _core._contention_backoffs() == started
 _core._note_team_wait(0.010, 0.001)              # the third late region in a row
 assert _core._team_threads() == 2
+assert _core._contention_backoffs() == started + 1   # benchmarks re-time a block when it moves
 assert fastnn.get_num_threads() == 4             # the user's setting is unchanged
 assert np.array_equal(train(), quiet)
 time.sleep(0.3)

@@ -76,6 +76,7 @@ void register_config(py::module_& m) {
   m.def("_team_threads", []() { return team_threads(); });
   m.def("_note_team_wait", [](double region_s, double own_s) { note_team_wait(region_s, own_s); },
         py::arg("region_s"), py::arg("own_s"));
+  m.def("_contention_backoffs", []() { return contention_backoffs(); });
 }
 
 }  // namespace fastnn

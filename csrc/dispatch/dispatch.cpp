@@ -117,6 +117,7 @@ void set_max_threads(int n) {
 
 namespace {
 std::atomic<long long> g_backoff_until_ns{0};  // steady clock; 0: no backoff
+std::atomic<long long> g_backoffs{0};          // backoffs started since import
 long long steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -150,8 +151,11 @@ void note_team_wait(double region_s, double own_s) {
     late_in_a_row.store(0, std::memory_order_relaxed);
     lost_ns.store(0, std::memory_order_relaxed);
     g_backoff_until_ns.store(steady_ns() + static_cast<long long>(kContentionBackoffS * 1e9), std::memory_order_relaxed);
+    g_backoffs.fetch_add(1, std::memory_order_relaxed);
   }
 }
+
+long long contention_backoffs() { return g_backoffs.load(std::memory_order_relaxed); }
 
 int threads_for(double work_ns) {
   if (omp_in_parallel()) return 1;  // already inside a team (e.g. the engine's row chunks)

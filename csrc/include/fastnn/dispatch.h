@@ -47,6 +47,8 @@ int team_threads();
 // finish late because the cores are oversubscribed: teams then use half the threads for
 // kContentionBackoffS, after which full teams are tried again.
 void note_team_wait(double region_s, double own_s);
+// How many contention backoffs have started since import (benchmarks re-time what one disturbed).
+long long contention_backoffs();
 constexpr double kContentionLateS = 1e-3, kContentionBackoffS = 0.2, kContentionLostS = 0.01;
 constexpr int kContentionRegions = 3;
 

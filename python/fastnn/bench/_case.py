@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from fastnn.bench._timing import Check, Schedule, time_blocks
+from fastnn.bench._timing import Check, Schedule, contention_counter, time_blocks
 
 
 # Informational extra side: fastnn writing into a preallocated out= (element-wise ops,
@@ -160,7 +160,7 @@ def run_case(case: Case, *, peers: tuple, schedule: Schedule, apply_targets: boo
             return rec
         # 2. time the valid sides, one block each
         try:
-            timings = time_blocks(valid, schedule.capped(case.min_repeats))
+            timings = time_blocks(valid, schedule.capped(case.min_repeats), disturbed=contention_counter())
         except Exception as exc:  # noqa: BLE001
             rec["status"], rec["reason"] = "error", f"timing: {_short(exc)}"
             rec["traceback"] = traceback.format_exc()

@@ -124,6 +124,8 @@ def format_row(rec: dict, peers) -> str:
              if isinstance(v, dict) and v.get("skipped") and p != OUT_SIDE]
     notes += [f"{p} invalid: {v.get('detail', '')}" for p, v in rec["validation"].items()
               if p != "fastnn" and isinstance(v, dict) and v.get("ok") is False]
+    notes += [f"{p} re-timed: the cores were contended" for p, v in rec["timing"].items()
+              if isinstance(v, dict) and v.get("retimed")]
     if notes:
         line += "   (" + "; ".join(notes) + ")"
     return line
