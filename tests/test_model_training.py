@@ -247,6 +247,35 @@ def test_fit_equals_train_on_batch_sequence():
     assert all(np.array_equal(a, b) for a, b in zip(ms[0].get_weights(), ms[1].get_weights()))
 
 
+def test_dense_relu_trains_like_linear_dense_then_relu_activation():
+    """A relu Dense keeps no pre-activation: its backward pass takes relu' from the output
+    (y > 0 exactly where z > 0).  It must train bitwise like a linear Dense followed by an
+    Activation("relu"), whose backward pass reads z.  The middle layer starts with a zero
+    kernel: at first its z is its bias for every row (about half the units dead), and
+    units sit at or near 0."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(150, 12))
+    y = rng.integers(0, 3, 150)
+    for dtype in ("float32", "float64"):
+        weights = []
+        for fused in (True, False):
+            if fused:
+                hidden = [L.Dense(24, activation="relu"),
+                          L.Dense(16, activation="relu", kernel_initializer="zeros", bias_initializer="random_uniform")]
+            else:
+                hidden = [L.Dense(24), L.Activation("relu"),
+                          L.Dense(16, kernel_initializer="zeros", bias_initializer="random_uniform"),
+                          L.Activation("relu")]
+            m = fnn.Sequential([fnn.Input(12), *hidden, L.Dense(3)], seed=4, dtype=dtype)
+            m.compile(O.Adam(0.05), Ls.SparseCategoricalCrossentropy(from_logits=True))
+            h = m.fit(x, y, batch_size=16, epochs=3, verbose=0)
+            weights.append((m.get_weights(), h.history["loss"]))
+        (wa, la), (wb, lb) = weights
+        assert la == lb
+        assert all(np.array_equal(a, b) for a, b in zip(wa, wb))
+        assert np.count_nonzero(wa[2]) > 0 and la[-1] < la[0]  # the zero kernel learned; the loss fell
+
+
 # ------------------------------------------------------------------ accuracy: digits
 
 

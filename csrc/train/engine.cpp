@@ -175,7 +175,9 @@ void Engine<T>::prepare(Workspace<T>& ws, index_t batch, bool training) {
     const index_t w = nd.width;
     index_t a = 0, a2 = 0;
     switch (nd.kind) {
-      case NODE_DENSE: a = nd.act != ACT_IDENTITY ? B * w : 0; break;
+      // The pre-activation z, for the activation's backward pass: relu's needs only the
+      // output (y > 0 exactly where z > 0, NaN and -0 included), so relu layers keep none.
+      case NODE_DENSE: a = nd.act != ACT_IDENTITY && nd.act != ACT_RELU ? B * w : 0; break;
       case NODE_DROPOUT: a = training ? B * w : 0; break;
       case NODE_BATCHNORM: a = training ? B * w : 0; a2 = 2 * w; break;
       case NODE_LAYERNORM: a = B * w; a2 = B; break;
@@ -482,8 +484,8 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
     bool acc = false;
     switch (nd.kind) {
       case NODE_DENSE: {
-        if (!skip_act_bwd_[ii] && nd.act != ACT_IDENTITY)
-          act_backward(dy, dy, aux, y, B, w, nd.act, T(nd.alpha));
+        if (!skip_act_bwd_[ii] && nd.act != ACT_IDENTITY)  // relu: from y (no z kept)
+          act_backward(dy, dy, nd.act == ACT_RELU ? y : aux, y, B, w, nd.act, T(nd.alpha));
         T* dx = dx_of(t0, &acc);
         dense_backward(dx, nd.trainable ? G + nd.w_off : nullptr,
                        nd.trainable && nd.use_bias ? G + nd.b_off : nullptr, dy, x, P + nd.w_off, B, in, w, acc);
