@@ -116,10 +116,6 @@ struct Plan {
 constexpr size_t kADirectMaxBytes = 32 * 1024;  // untransposed A read in place (see gemm_plan)
 constexpr size_t kAOnceMaxBytes = 512 * 1024;  // packed A panels of one share, in L2 beside a B block
 
-// One thread's share: the C tiles in its (M range) x (N range) of the thread grid.  The
-// share is self-contained (private packed A and B, no barriers), so a thread that loses
-// its core to another process delays only its own tiles, never the whole team.
-// Returns false if its scratch could not be allocated.
 // The width of the tile that runs a panel of nv <= U::NR columns: the narrowest of the
 // ISA's tiles (no wider than U) that covers it.
 template <class U, class Mid, class Narrow>
@@ -127,7 +123,7 @@ constexpr int tile_for(int nv) {
   return nv <= Narrow::NR ? Narrow::NR : (Mid::NR < U::NR && nv <= Mid::NR) ? Mid::NR : U::NR;
 }
 
-// One C tile on the tile of width KW (packed A, or A in place).
+// One C tile on micro-kernel K (packed A, or A in place).
 template <class K, class T>
 inline void run_tile(bool direct_a, index_t kc, const T* a, index_t as, index_t ai, const T* b, index_t ldb, T* c,
                      index_t ldc, T alpha, T beta, int mv, int nv, const UkrEpi<T>* e) {
@@ -141,6 +137,10 @@ index_t share_col(const Plan<T>& P, int t) {
   return std::min(P.g->n, P.n_units * t / P.tn * P.n_unit);
 }
 
+// One thread's share: the C tiles in its (M range) x (N range) of the thread grid.  The
+// share is self-contained (private packed A and B, no barriers), so a thread that loses
+// its core to another process delays only its own tiles, never the whole team.
+// Returns false if its scratch could not be allocated.
 template <class T, class U, class Mid, class Narrow>
 bool gemm_thread(const Plan<T>& P, int tid) {
   constexpr int MR = U::MR, NR = U::NR;
