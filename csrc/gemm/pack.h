@@ -71,18 +71,20 @@ static void pack_transpose(T* __restrict dst, const T* const* rows, int valid, i
   }
 }
 
+// d[r] = s[r] for r < valid, 0 for valid <= r < R (nothing past s[valid - 1] is read).
+template <class T, int R>
+static inline void copy_row(T* __restrict d, const T* s, index_t valid) {
+  if (valid == R) {
+    std::memcpy(d, s, sizeof(T) * R);
+  } else {
+    for (int r = 0; r < R; ++r) d[r] = r < valid ? s[r] : T(0);
+  }
+}
+
 // dst[p*R + r] = src[p*ld + r] for r < valid (0 beyond), p < kc: packed rows are contiguous.
 template <class T, int R>
 static void pack_copy(T* __restrict dst, const T* src, index_t ld, int valid, index_t kc) {
-  for (index_t p = 0; p < kc; ++p) {
-    const T* s = src + p * ld;
-    T* d = dst + p * R;
-    if (valid == R) {
-      std::memcpy(d, s, sizeof(T) * R);
-    } else {
-      for (int r = 0; r < R; ++r) d[r] = r < valid ? s[r] : T(0);
-    }
-  }
+  for (index_t p = 0; p < kc; ++p) copy_row<T, R>(dst + p * R, src + p * ld, valid);
 }
 
 template <class T, int MR>
@@ -95,23 +97,16 @@ static void pack_a_panel(T* __restrict dst, const T* a, index_t lda, bool trans,
 }
 
 // Two adjacent A panels (rows i0 ... i0 + 2*MR of op(A)) from a transposed A in one pass:
-// each source row is read once for both (16 floats: one cache line), where two single
-// passes fetch every line twice -- with a power-of-two lda its lines share a few cache sets
-// and are evicted between the passes.
+// each source row segment is read once for both (2*MR elements: one cache line for float
+// on AVX-512), where two single passes fetch every line twice -- with a power-of-two lda
+// its lines share a few cache sets and are evicted between the passes.
 template <class T, int MR>
 static void pack_a_pair_trans(T* __restrict dst0, T* __restrict dst1, const T* a, index_t lda, index_t i0,
                               index_t p0, int mv0, int mv1, index_t kc) {
   for (index_t p = 0; p < kc; ++p) {
     const T* s = a + (p0 + p) * lda + i0;
-    T* d0 = dst0 + p * MR;
-    T* d1 = dst1 + p * MR;
-    if (mv0 == MR && mv1 == MR) {
-      std::memcpy(d0, s, sizeof(T) * MR);
-      std::memcpy(d1, s + MR, sizeof(T) * MR);
-    } else {
-      for (int r = 0; r < MR; ++r) d0[r] = r < mv0 ? s[r] : T(0);
-      for (int r = 0; r < MR; ++r) d1[r] = r < mv1 ? s[MR + r] : T(0);
-    }
+    copy_row<T, MR>(dst0 + p * MR, s, mv0);
+    copy_row<T, MR>(dst1 + p * MR, s + MR, mv1);
   }
 }
 
@@ -140,15 +135,7 @@ static void pack_b_block(T* __restrict dst, const T* b, index_t ldb, bool trans,
   }
   for (index_t p = 0; p < kc; ++p) {
     const T* src = b + (p0 + p) * ldb;
-    for (index_t q = 0; q < panels; ++q) {
-      T* d = dst + q * NR * kc + p * NR;
-      const T* s = src + j0 + q * NR;
-      const index_t nv = std::min<index_t>(NR, n_end - j0 - q * NR);
-      if (nv == NR) {
-        std::memcpy(d, s, sizeof(T) * NR);
-      } else {
-        for (index_t j = 0; j < NR; ++j) d[j] = j < nv ? s[j] : T(0);
-      }
-    }
+    for (index_t q = 0; q < panels; ++q)
+      copy_row<T, NR>(dst + q * NR * kc + p * NR, src + j0 + q * NR, std::min<index_t>(NR, n_end - j0 - q * NR));
   }
 }
