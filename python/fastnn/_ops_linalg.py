@@ -6,7 +6,6 @@ import numpy as np
 from fastnn import _core
 from fastnn._activations import resolve
 from fastnn._validate import (
-    _MAX_ELEMENTS,
     as_array,
     as_float,
     check_out,
@@ -114,18 +113,16 @@ def _fast_product(a, b, c, trans_a, trans_b):
     The common call: C-contiguous 2-D float32 or float64 ndarrays of one dtype, bool
     flags, and ``c`` either None or a writable C-contiguous array of the result's shape
     and dtype that cannot overlap the inputs. Its checks cost a fraction of a
-    microsecond, against ~4 us for the general validation; anything else (including
-    every error) goes through the full path, which raises the usual messages.
+    microsecond, against ~4 us for the general validation; any other call goes through
+    the full path.  Shape errors raise here with the full path's messages.
     """
     if type(trans_a) is not bool or type(trans_b) is not bool or type(a) is not np.ndarray:
         return None
     dtype = a.dtype
     if dtype not in _NATIVE_FLOATS or not _plain(a, dtype) or not _plain(b, dtype):
         return None
-    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
-    kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
-    if k != kb or m * n > _MAX_ELEMENTS:
-        return None
+    m, n, _ = _shapes(a, b, trans_a, trans_b)
+    check_size((m, n), "out")
     if c is None:
         c = np.empty((m, n), dtype)
     elif not (_plain(c, dtype) and c.shape == (m, n) and c.flags.writeable
