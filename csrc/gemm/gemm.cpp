@@ -104,7 +104,7 @@ void scale_only(const GemmArgs<T>& g) {
 template <class T>
 struct Plan {
   const GemmArgs<T>* g;
-  index_t kc_nom, m_panels, n_units, n_unit, nb_max;
+  index_t kc_nom, m_panels, nb_max;
   int nt, tm, tn;
   bool epi;
   bool direct_b;  // full B panels read in place (see gemm_plan)
@@ -131,10 +131,11 @@ inline void run_tile(bool direct_a, index_t kc, const T* a, index_t as, index_t 
   else K::run(kc, a, b, ldb, c, ldc, alpha, beta, mv, nv, e);
 }
 
-// First column of thread column t's share: the columns split evenly in whole units.
-template <class T>
-index_t share_col(const Plan<T>& P, int t) {
-  return std::min(P.g->n, P.n_units * t / P.tn * P.n_unit);
+// First column of thread column t of tn: the n columns split evenly in whole units of
+// the narrowest tile.
+template <class Narrow>
+index_t share_col(index_t n, int tn, int t) {
+  return std::min(n, ceil_div(n, Narrow::NR) * t / tn * Narrow::NR);
 }
 
 // One thread's share: the C tiles in its (M range) x (N range) of the thread grid.  The
@@ -148,7 +149,7 @@ bool gemm_thread(const Plan<T>& P, int tid) {
   const index_t M = g.m, N = g.n, K = g.k;
   const int tid_m = tid / P.tn, tid_n = tid % P.tn;
   const index_t ip_begin = P.m_panels * tid_m / P.tm, ip_end = P.m_panels * (tid_m + 1) / P.tm;
-  const index_t c0 = share_col(P, tid_n), c1 = share_col(P, tid_n + 1);
+  const index_t c0 = share_col<Narrow>(N, P.tn, tid_n), c1 = share_col<Narrow>(N, P.tn, tid_n + 1);
   if (ip_begin >= ip_end || c0 >= c1) return true;
   const index_t share_np = ceil_div(c1 - c0, NR);  // panels from c0; the last may be narrower
 
@@ -250,8 +251,6 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   // K split: as few blocks as KC allows, balanced; depends on K only.
   P.kc_nom = ceil_div(K, ceil_div(K, U::KC));
   P.m_panels = ceil_div(M, MR);
-  P.n_unit = Narrow::NR;
-  P.n_units = ceil_div(N, P.n_unit);
   P.nb_max = std::max<index_t>(1, U::NC / NR);  // B panels per L2 block
   P.epi = has_epilogue_work(g);
   P.epi_in_ukr = P.epi && (g.act == nullptr || g.act_id == ACT_RELU || g.act_id == ACT_IDENTITY);
@@ -276,14 +275,15 @@ double gemm_plan(const GemmArgs<T>& g, int nt, Plan<T>& P) {
   const auto a_once_fits = [&](double rows) {
     return rows * double(P.kc_nom) * sizeof(T) <= double(kAOnceMaxBytes);
   };
-  nt = int(std::min<index_t>(nt, P.m_panels * P.n_units));
+  const index_t n_units = ceil_div(N, Narrow::NR);  // threads split C's columns in these
+  nt = int(std::min<index_t>(nt, P.m_panels * n_units));
   double best = -1;
   P.tm = P.tn = 1;
-  const auto share_width = [&](int cn) { return std::min(N, ceil_div(P.n_units, cn) * P.n_unit); };
+  const auto share_width = [&](int cn) { return std::min(N, ceil_div(n_units, cn) * Narrow::NR); };  // the widest
   for (int d = 1; d <= nt; ++d) {
     if (nt % d) continue;
     const int cn = d, cm = nt / d;
-    if (cn > P.n_units || cm > P.m_panels) continue;
+    if (cn > n_units || cm > P.m_panels) continue;
     const index_t w = share_width(cn);
     const double ms = double(ceil_div(P.m_panels, cm) * MR), np = double(ceil_div(w, NR));
     const double blocks = a_once_fits(ms) ? 1.0 : std::ceil(np / double(P.nb_max));
