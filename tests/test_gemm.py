@@ -267,6 +267,26 @@ def _det_shapes(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_few_columns_transposed_a_bitwise_the_direct_product(isa, threads, dtype, rng):
+    """op(A) transposed and C with more rows than columns, no more than the narrowest tile's
+    (a weight gradient x^T dz of a layer with a few units), runs as C^T = op(B)^T op(A)^T;
+    the same product with a pre-activation copy requested (z=) runs directly.  Both give
+    bitwise the same C (K blocking, alpha and beta included) and the reference's values."""
+    mr, nr = tile(dtype)
+    for m, n, k in ((64, 2, 32), (2 * mr + 3, 1, 7), (37, nr, 2 * KC[_core.get_arch()] + 5), (300, nr - 1, 50)):
+        for tb in (False, True):
+            for alpha, beta in ((1.0, 0.0), (0.75, 0.5), (-2.0, 1.0)):
+                a, b = operands(rng, m, n, k, dtype, True, tb)
+                c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
+                swapped = gemm(a, b, c0.copy(), True, tb, alpha, beta)
+                z = np.empty((m, n), dtype)
+                direct = gemm(a, b, c0.copy(), True, tb, alpha, beta, z=z, act=ACT_IDENTITY)
+                assert swapped.tobytes() == direct.tobytes(), f"{m}x{n}x{k} tb={tb} alpha={alpha} beta={beta}"
+                assert z.tobytes() == direct.tobytes()
+                assert_gemm(swapped, a, b, c0, alpha, beta, True, tb)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_bitwise_identical_at_1_and_2_threads(isa, dtype, rng):
     """Threads split M/N, never K: the result is bitwise the same at any thread count
     (3 threads too: other column shares, other tiles for their last panels)."""
