@@ -126,8 +126,11 @@ long long steady_ns() {
 
 int team_threads() {
   const int mx = max_threads();
-  const long long until = g_backoff_until_ns.load(std::memory_order_relaxed);
-  if (mx > 1 && until != 0 && until > steady_ns()) return std::max(1, mx / 2);  // no clock read if never set
+  long long until = g_backoff_until_ns.load(std::memory_order_relaxed);
+  if (mx <= 1 || until == 0) return mx;  // no clock read unless a backoff is on
+  if (until > steady_ns()) return std::max(1, mx / 2);
+  // Over: cleared, so that later calls (several per training step) skip the clock again.
+  g_backoff_until_ns.compare_exchange_strong(until, 0, std::memory_order_relaxed);
   return mx;
 }
 

@@ -37,7 +37,13 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
     }
   }
 
-  const R va = V::set1(alpha);
+  if (alpha != T(1)) {  // alpha = 1 (the training passes): acc as it is, bitwise 1 * acc
+    const R va = V::set1(alpha);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::mul(va, acc[i][j]);
+  }
   const R vb = V::set1(beta);
   const T* bias = epi ? epi->bias : nullptr;
   T* z = epi ? epi->z : nullptr;
@@ -51,7 +57,7 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
       T* ci = c + i * ldc;
 #pragma GCC unroll 8
       for (int j = 0; j < NV; ++j) {
-        R r = V::mul(va, acc[i][j]);
+        R r = acc[i][j];
         if (beta != T(0)) r = V::fma(vb, V::load(ci + j * W), r);
         if (epi) {
           if (bias) r = V::add(r, bv[j]);
@@ -69,7 +75,7 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
     if (i >= m) break;
     T* ci = c + i * ldc;
     for (int j = 0; j < NV; ++j) {
-      R r = V::mul(va, acc[i][j]);
+      R r = acc[i][j];
       if (beta != T(0)) r = V::fma(vb, V::loadm(ci + j * W, mk[j]), r);
       if (epi) {
         if (bias) r = V::add(r, V::loadm(bias + j * W, mk[j]));
