@@ -11,5 +11,6 @@ void fill_optim(OptimKernels& t) {
   fill_adamax(t);
   fill_nadam(t);
   fill_clip(t);
+  fill_colsum(t);
 }
 FASTNN_ISA_END

@@ -11,4 +11,5 @@ void fill_adadelta(OptimKernels& t);
 void fill_adamax(OptimKernels& t);
 void fill_nadam(OptimKernels& t);
 void fill_clip(OptimKernels& t);
+void fill_colsum(OptimKernels& t);
 FASTNN_ISA_END

@@ -29,6 +29,7 @@ template <> struct Tab<float> {
     return log ? kernels().act.log_softmax_bwd_f32 : kernels().act.softmax_bwd_f32;
   }
   static void gemm(const GemmArgs<float>& g) { kernels().gemm.sgemm(g); }
+  static ColSumFn<float> colsum() { return kernels().optim.f32.colsum; }
 };
 template <> struct Tab<double> {
   static ActFwdFn<double> fwd(int a) { return kernels().act.fwd_f64[a]; }
@@ -38,6 +39,7 @@ template <> struct Tab<double> {
     return log ? kernels().act.log_softmax_bwd_f64 : kernels().act.softmax_bwd_f64;
   }
   static void gemm(const GemmArgs<double>& g) { kernels().gemm.dgemm(g); }
+  static ColSumFn<double> colsum() { return kernels().optim.f64.colsum; }
 };
 
 bool is_rowwise(int act) { return act == kActSoftmax || act == kActLogSoftmax; }
@@ -122,26 +124,8 @@ void dense_forward(T* y, T* z, const T* x, const T* W, const T* b, index_t B, in
 
 template <class T>
 void column_sums(T* db, const T* dz, index_t B, index_t w) {
-  // Each column summed over the rows in order; kCols columns at a time in registers (a
-  // sum kept in db itself went through memory on every row).
-  constexpr index_t kCols = 64 / sizeof(T);
-  parallel_columns(B, w, [&](index_t c0, index_t c1) {
-    index_t j0 = c0;
-    for (; j0 + kCols <= c1; j0 += kCols) {
-      T acc[kCols] = {};
-      for (index_t i = 0; i < B; ++i) {
-        const T* row = dz + i * w + j0;
-#pragma GCC unroll 16
-        for (index_t j = 0; j < kCols; ++j) acc[j] += row[j];
-      }
-      for (index_t j = 0; j < kCols; ++j) db[j0 + j] = acc[j];
-    }
-    for (index_t j = j0; j < c1; ++j) {
-      T s = T(0);
-      for (index_t i = 0; i < B; ++i) s += dz[i * w + j];
-      db[j] = s;
-    }
-  });
+  const ColSumFn<T> fn = Tab<T>::colsum();
+  parallel_columns(B, w, [&](index_t c0, index_t c1) { fn(db + c0, dz + c0, B, c1 - c0, w); });
 }
 
 template <class T>

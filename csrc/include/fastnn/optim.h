@@ -129,6 +129,10 @@ template <class T> using SumSqAxpyFn = double (*)(const T* w, T* g, index_t n, T
 template <class T> using ScaleFn = void (*)(T* x, index_t n, T s);
 // x[i] = min(max(x[i], lo), hi); NaN stays NaN.
 template <class T> using ClampFn = void (*)(T* x, index_t n, T lo, T hi);
+// out[j] = x[0][j] + x[1][j] + ... + x[rows-1][j] (added in that order) for j < cols, row
+// stride ld: a bias gradient.  Each column is reduced on its own, so any split of the
+// columns gives the same bits.
+template <class T> using ColSumFn = void (*)(T* out, const T* x, index_t rows, index_t cols, index_t ld);
 
 // Block size (elements) of the deterministic global-norm reduction: the sum of squares of
 // each block is computed independently (in parallel), then the block sums are added in
@@ -148,6 +152,7 @@ struct OptimFns {
   SumSqAxpyFn<T> sumsq_axpy = nullptr;
   ScaleFn<T> scale = nullptr;
   ClampFn<T> clamp = nullptr;
+  ColSumFn<T> colsum = nullptr;
 };
 
 struct OptimKernels {
