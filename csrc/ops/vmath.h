@@ -24,6 +24,7 @@
 #endif
 
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -314,10 +315,17 @@ FASTNN_VINLINE T norm_tail(T u, T* g) {
   const T uc = clamp_hi(u, C::kUClamp);  // beyond: the tail and the Gaussian are 0
   const T t = T(1) / (T(1) + C::kP * uc);
   const T q = horner(C::kA * t + C::kB, C::c);
+#if defined(__FMA__)
+  // exp(-u^2/2) with u^2 = sq + sq_lo exactly (the product's rounding error by one FMA)
+  const T sq = uc * uc;
+  const T sq_lo = std::fma(uc, uc, -sq);
+  const T e = exp_ftz_hl(T(-0.5) * sq, T(-0.5) * sq_lo);
+#else
   // exp(-u^2/2) with u^2 = uh^2 (exact) + ul * (u + uh)
   const T uh = from_bits<T>(to_bits(uc) & F::kSplitMask);
   const T ul = uc - uh;
   const T e = exp_ftz_hl(T(-0.5) * (uh * uh), T(-0.5) * (ul * (uc + uh)));
+#endif
   *g = e;
   return t * e * q;
 }
