@@ -112,12 +112,12 @@ template <> struct LogC<double> {
                                     0.13335186885534053, 0.1173416786209541,  0.1084608034962759,
                                     0.07488106714611861, 0.1563823493424178};
 };
-// Upper normal tail Phic(u) = P(N(0,1) > u) = t * exp(-u^2/2) * Q(s) for u in [0, kUClamp],
-// t = 1 / (1 + kP u), s = kA t + kB in [-1, 1].
+// Upper normal tail Phic(u) = P(N(0,1) > u) = t * exp(-u^2/2) * Q(s), t = 1 / (1 + kP u),
+// s = kA t + kB in [-1, 1] over the fitted range (float [0, 14], double [0, 38.625]: past
+// where exp(-u^2/2) flushes to 0, 13.2 and 37.6).
 template <class T> struct NormC;
 template <> struct NormC<float> {
   static constexpr float kP = 0.30000001192092896f, kA = 2.4761905670166016f, kB = -1.476190447807312f;
-  static constexpr float kUClamp = 15.0f;  // fitted on [0, 14]; exp(-u^2/2) is 0 from 15 on
   static constexpr float c[] = {0.2570205628871918f,     0.16233165562152863f,    0.06705407053232193f,
                                 0.014855983667075634f,   -0.0003210323629900813f, -0.0009761209366843104f,
                                 -3.7990103010088205e-05f, 7.753891259199008e-05f, 1.2923769645567518e-06f,
@@ -125,7 +125,6 @@ template <> struct NormC<float> {
 };
 template <> struct NormC<double> {
   static constexpr double kP = 0.3, kA = 2.1725997842502696, kB = -1.1725997842502698;
-  static constexpr double kUClamp = 39.0;  // fitted on [0, 38.625]
   static constexpr double c[] = {
       0.23560567575229227,    0.16465060110748667,    0.07899864104216325,    0.02198282621985064,
       0.0005781130373096241,  -0.001757415986396477,  -0.0002459504796153164, 0.0001843621944133973,
@@ -312,7 +311,11 @@ template <class T>
 FASTNN_VINLINE T norm_tail(T u, T* g) {
   using C = NormC<T>;
   using F = FP<T>;
-  const T uc = clamp_hi(u, C::kUClamp);  // beyond: the tail and the Gaussian are 0
+  // No clamp to the fitted range: past it the Gaussian has flushed to 0 and so has the
+  // product (inf too: t = 0 there).  A clamp cost its select plus one per derived value
+  // (the compiler folded the clamped branch's constants and blended every intermediate
+  // result with them): gelu 0.171 -> 0.152 ns/element.
+  const T uc = u;
   const T t = T(1) / (T(1) + C::kP * uc);
   const T q = horner(C::kA * t + C::kB, C::c);
 #if defined(__FMA__)
