@@ -21,7 +21,13 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
 
-  for (int i = 0; i < MR; ++i) __builtin_prefetch(c + i * ldc, 1, 3);
+  // Every cache line of the tile's C rows, for writing (its first line only left the
+  // others to miss at the stores).
+  constexpr int kLines = (NV * W * int(sizeof(T)) + 63) / 64, kLineElems = 64 / int(sizeof(T));
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int l = 0; l < kLines; ++l) __builtin_prefetch(c + i * ldc + l * kLineElems, 1, 3);
 
   for (index_t p = 0; p < k; ++p) {
     const T* bp = b + p * ldb;
