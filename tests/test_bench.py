@@ -292,6 +292,13 @@ def test_time_blocks_repeat_policy():
     res = time_blocks({"a": slow}, Schedule(warmup=1, min_repeats=2, max_repeats=2, min_time=0.0,
                                             settle=0.0, warmup_time=0.03))
     assert len(res["a"].times) == 2 and calls["a"] >= 2 + 30 // 5
+    assert res["a"].warmup_calls == calls["a"] - 2 and res["a"].as_dict()["warmup_calls"] == calls["a"] - 2
+    # warmup=0 with a warm-up time (the train suite's re-warm after its pause): one call at
+    # least, even when that call alone outlasts the time.
+    calls["a"] = 0
+    res = time_blocks({"a": slow}, Schedule(warmup=0, min_repeats=1, max_repeats=1, min_time=0.0,
+                                            settle=0.0, warmup_time=0.001))
+    assert res["a"].warmup_calls == 1 and calls["a"] == 2
     # A block during which the disturbance counter moves is timed once more (and says so).
     events = {"n": 0}
 
@@ -304,6 +311,7 @@ def test_time_blocks_repeat_policy():
     sched = Schedule(warmup=0, min_repeats=3, max_repeats=3, min_time=0.0, settle=0.0, warmup_time=0.0)
     res = time_blocks({"b": disturbing, "a": inc("a")}, sched, disturbed=lambda: events["n"])
     assert res["b"].retimed and res["b"].discarded_calls == 3 and calls["b"] == 6
+    assert "warmup_calls" not in res["b"].as_dict()
     assert res["b"].as_dict()["retimed"] is True and not res["a"].retimed
     assert "retimed" not in res["a"].as_dict()
     res = time_blocks({"a": inc("a")}, Schedule(1, 4, 50, 0.0, 0.0))

@@ -28,6 +28,7 @@ class Timing:
     times: list = field(default_factory=list)
     retimed: bool = False  # timed again: fastnn found the cores contended during the first block
     discarded_calls: int = 0  # the first block's timed calls, when retimed
+    warmup_calls: int = 0  # untimed warm-up calls (of both blocks, when retimed)
 
     @property
     def median(self) -> float:
@@ -44,6 +45,8 @@ class Timing:
             "repeats": len(self.times),
             "times_s": list(self.times),
         }
+        if self.warmup_calls:
+            d["warmup_calls"] = self.warmup_calls
         if self.retimed:
             d["retimed"], d["discarded_calls"] = True, self.discarded_calls
         return d
@@ -123,6 +126,7 @@ def time_blocks(fns: dict, schedule: Schedule, disturbed=None) -> dict:
                 first = timing
                 timing = _time_block(fn, schedule)
                 timing.retimed, timing.discarded_calls = True, len(first.times)
+                timing.warmup_calls += first.warmup_calls
             out[name] = timing
     finally:
         if gc_was_enabled:
@@ -134,11 +138,14 @@ def _time_block(fn, schedule: Schedule) -> Timing:
     if schedule.settle > 0:
         time.sleep(schedule.settle)
     warm_start = time.perf_counter()
+    warm = 0
     for _ in range(schedule.warmup):
         fn()
+        warm += 1
     while time.perf_counter() - warm_start < schedule.warmup_time:
         fn()
-    timing = Timing()
+        warm += 1
+    timing = Timing(warmup_calls=warm)
     spent = 0.0
     while True:
         n = len(timing.times)

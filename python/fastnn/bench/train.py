@@ -40,8 +40,10 @@ probabilities (scikit-learn) is compared on that scale instead (:func:`softmax64
 its loss is the cross-entropy of its probabilities clipped below at float32's eps (as
 scikit-learn's own log-loss does). The NumPy side's float32
 loss must also match the float64 loss. Sides that fail are not timed. Then each side
-trains ``repeats`` more epochs, each timed (median reported), and predicts over all rows
-``repeats`` times (inference throughput).
+pauses (``SETTLE_S``: another side's threads go idle), runs untimed epochs for at least
+``REWARM_S`` (at least one: the cores leave their idle states), trains ``repeats`` more
+epochs, each timed (median reported), and predicts over all rows ``repeats`` times
+(inference throughput; the same pause and re-warm first).
 
 Ratios: ``vs_numpy`` is NumPy's median time over the side's (above 1: faster than NumPy);
 ``torch_over_fastnn`` and ``sklearn_over_fastnn`` are torch's and scikit-learn's over
@@ -72,6 +74,10 @@ CHECK_ROWS = 256
 DEFAULT_REPEATS = 3
 SEED = 20240601
 SETTLE_S = 0.1
+# Untimed work of the side's own after the pause before each block: at least this long,
+# at least one epoch.  After 0.1-0.5 s idle the VM's cores ran the next ~10 ms at half
+# speed (a 5 ms epoch took 11-14 ms), so the first timed epoch measured the wake-up.
+REWARM_S = 0.05
 
 __all__ = ["Network", "NETWORKS", "networks", "make_data", "run_train", "SCHEMA"]
 
@@ -408,7 +414,8 @@ def _run_side(side, make, X, y, schedule):
         logits = _as_logits(runner, runner.predict(Xs, PREDICT_BATCH))
         rec["loss"]["final"] = xent64(logits, ys)
         rec["accuracy"]["final"] = accuracy(logits, ys)
-        rec["epochs_trained"] = 1 + len(timings["train"].times) + timings["train"].discarded_calls
+        tt = timings["train"]
+        rec["epochs_trained"] = 1 + tt.warmup_calls + len(tt.times) + tt.discarded_calls
         return rec
     except Exception as exc:  # noqa: BLE001 - one broken side must not stop the suite
         rec["status"], rec["reason"] = "error", _short(exc)
@@ -588,8 +595,8 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
     reps = int(repeats) if repeats is not None else (1 if quick else DEFAULT_REPEATS)
     if reps < 1:
         raise ValueError(f"repeats: expected a positive integer, got {repeats!r}")
-    schedule = Schedule(warmup=0, warmup_time=0.0, min_repeats=reps, max_repeats=reps, min_time=0.0,
-                        settle=0.0 if quick else SETTLE_S, max_time=float("inf"))
+    schedule = Schedule(warmup=0, warmup_time=0.0 if quick else REWARM_S, min_repeats=reps, max_repeats=reps,
+                        min_time=0.0, settle=0.0 if quick else SETTLE_S, max_time=float("inf"))
     torch = _env.import_torch() if "torch" in peers else None
     sklearn_cls, sklearn_missing = None, ""
     if "sklearn" in peers:
@@ -608,6 +615,7 @@ def run_train(*, quick=False, threads=None, peers=("numpy", "torch"), repeats=No
         options = {"suite": "train", "quick": bool(quick), "scale": scale, "filter": filter,
                    "threads": threads, "peers": run_peers, "requested_peers": list(peers),
                    "repeats": reps, "warmup_epochs": 1, "settle_s": schedule.settle,
+                   "rewarm_s": schedule.warmup_time,
                    "predict_batch": PREDICT_BATCH, "eval_rows": EVAL_ROWS, "seed": SEED,
                    "notes": list(settings.notes)}
         for line in _header_lines(env, options):
