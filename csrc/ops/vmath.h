@@ -310,24 +310,22 @@ FASTNN_VINLINE T tanh(T x) {
 template <class T>
 FASTNN_VINLINE T norm_tail(T u, T* g) {
   using C = NormC<T>;
-  using F = FP<T>;
   // No clamp to the fitted range: past it the Gaussian has flushed to 0 and so has the
   // product (inf too: t = 0 there).  A clamp cost its select plus one per derived value
   // (the compiler folded the clamped branch's constants and blended every intermediate
   // result with them): gelu 0.171 -> 0.152 ns/element.
-  const T uc = u;
-  const T t = T(1) / (T(1) + C::kP * uc);
+  const T t = T(1) / (T(1) + C::kP * u);
   const T q = horner(C::kA * t + C::kB, C::c);
 #if defined(__FMA__)
   // exp(-u^2/2) with u^2 = sq + sq_lo exactly (the product's rounding error by one FMA)
-  const T sq = uc * uc;
-  const T sq_lo = std::fma(uc, uc, -sq);
+  const T sq = u * u;
+  const T sq_lo = std::fma(u, u, -sq);
   const T e = exp_ftz_hl(T(-0.5) * sq, T(-0.5) * sq_lo);
 #else
   // exp(-u^2/2) with u^2 = uh^2 (exact) + ul * (u + uh)
-  const T uh = from_bits<T>(to_bits(uc) & F::kSplitMask);
-  const T ul = uc - uh;
-  const T e = exp_ftz_hl(T(-0.5) * (uh * uh), T(-0.5) * (ul * (uc + uh)));
+  const T uh = from_bits<T>(to_bits(u) & FP<T>::kSplitMask);
+  const T ul = u - uh;
+  const T e = exp_ftz_hl(T(-0.5) * (uh * uh), T(-0.5) * (ul * (u + uh)));
 #endif
   *g = e;
   return t * e * q;
