@@ -13,6 +13,7 @@ Dtype rules (``fastnn.ops``):
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -128,10 +129,12 @@ def check_out(out, name, shape, dtype):
 
 def check_scalar(v, name, *, low=None, high=None, low_inclusive=True):
     """A real finite number, optionally bounded."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(v).__name__}")
+    t = type(v)
+    if t is not float and t is not int:  # the common cases skip the slower ABC checks
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name}: expected a real number, got {t.__name__}")
     v = float(v)
-    if v != v or v in (float("inf"), float("-inf")):
+    if not math.isfinite(v):
         raise ValueError(f"{name}: must be finite, got {v}")
     if low is not None and (v < low or (v == low and not low_inclusive)):
         raise ValueError(f"{name}: must be {'>=' if low_inclusive else '>'} {low}, got {v}")
