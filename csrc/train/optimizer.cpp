@@ -3,6 +3,7 @@
 // Reductions (penalties, norms) are computed in blocks of kNormBlock elements that never
 // straddle two parameter tensors; block sums are computed in parallel and added in order,
 // so every figure is independent of the thread count.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -15,7 +16,6 @@ namespace fastnn {
 namespace train {
 
 namespace {
-constexpr index_t kChunk = index_t(1) << 14;
 template <class T> const OptimFns<T>& fns();
 template <> const OptimFns<float>& fns<float>() { return kernels().optim.f32; }
 template <> const OptimFns<double>& fns<double>() { return kernels().optim.f64; }
@@ -54,6 +54,16 @@ void Engine<T>::set_opt(const OptSpec& o) {
     for (index_t b = 0; b < p.size; b += kNormBlock) blocks_.push_back({int(k), p.off + b, std::min(kNormBlock, p.size - b)});
   }
   partial_.resize(index_t(blocks_.size()) + 1);
+  std::vector<Span> runs;
+  for (const ParamSpec& p : pspecs_)
+    if (p.trainable && p.size > 0) runs.push_back({p.off, p.size});
+  std::sort(runs.begin(), runs.end(), [](const Span& a, const Span& b) { return a.off < b.off; });
+  spans_.clear();
+  for (std::size_t i = 0; i < runs.size();) {
+    index_t off = runs[i].off, end = off + runs[i].len;
+    for (++i; i < runs.size() && runs[i].off <= end; ++i) end = std::max(end, runs[i].off + runs[i].len);
+    for (index_t b = off; b < end; b += kSpan) spans_.push_back({b, std::min(kSpan, end - b)});
+  }
 }
 
 template <class T>
@@ -72,6 +82,15 @@ void Engine<T>::for_blocks(double ns_per_elem, F&& f) {
   const index_t nb = index_t(blocks_.size());
   parallel_range(nb, double(kNormBlock) * ns_per_elem, [&](index_t b0, index_t b1) {
     for (index_t b = b0; b < b1; ++b) f(blocks_[std::size_t(b)], b);
+  }, 1);
+}
+
+template <class T>
+template <class F>
+void Engine<T>::for_spans(double ns_per_elem, F&& f) {
+  const index_t ns = index_t(spans_.size());
+  parallel_range(ns, double(kSpan) * ns_per_elem, [&](index_t s0, index_t s1) {
+    for (index_t s = s0; s < s1; ++s) f(spans_[std::size_t(s)]);
   }, 1);
 }
 
@@ -158,12 +177,12 @@ void Engine<T>::clip(EpochStats* st, bool diag) {
     const double g = std::sqrt(total);
     if (o.global_clipnorm > 0 && g > o.global_clipnorm) {
       const T s = T(o.global_clipnorm / g);
-      for_blocks(0.3, [&](const Block& blk, index_t) { fns<T>().scale(G + blk.off, blk.len, s); });
+      for_spans(0.3, [&](const Span& sp) { fns<T>().scale(G + sp.off, sp.len, s); });
     }
   }
   if (o.clipvalue > 0) {
     const T v = T(o.clipvalue);
-    for_blocks(0.3, [&](const Block& blk, index_t) { fns<T>().clamp(G + blk.off, blk.len, -v, v); });
+    for_spans(0.3, [&](const Span& sp) { fns<T>().clamp(G + sp.off, sp.len, -v, v); });
   }
 }
 
@@ -182,9 +201,9 @@ template <class T>
 void Engine<T>::apply_mask() {
   T* P = params_.data();
   const T* M = mask_.data();
-  for_blocks(0.3, [&](const Block& blk, index_t) {
+  for_spans(0.3, [&](const Span& sp) {
 #pragma omp simd
-    for (index_t i = blk.off; i < blk.off + blk.len; ++i) P[i] *= M[i];
+    for (index_t i = sp.off; i < sp.off + sp.len; ++i) P[i] *= M[i];
   });
 }
 
@@ -197,7 +216,7 @@ void Engine<T>::optimizer_step(double lr) {
   const index_t step = index_t(iterations) + 1;
   const OptimFns<T>& f = fns<T>();
   auto run = [&](auto fn, const auto& args) {
-    for_blocks(1.0, [&](const Block& blk, index_t) { fn(args, blk.off, blk.off + blk.len); });
+    for_spans(1.0, [&](const Span& sp) { fn(args, sp.off, sp.off + sp.len); });
   };
   switch (o.kind) {
     case OPT_SGD: {
