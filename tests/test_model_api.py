@@ -193,6 +193,21 @@ def test_frozen_layers_keep_their_weights():
     assert "Trainable params: 27" in lines2 and "Non-trainable params: 88" in lines2
 
 
+def test_frozen_middle_layer_untouched_by_decoupled_decay():
+    """A frozen layer between trainable ones: the update runs over runs of adjacent
+    trainable tensors, and AdamW's decay (which moves every parameter it reaches, gradient
+    or not) must not reach the frozen kernel and bias in the middle of the buffer."""
+    x, y = _data(40)
+    d1, mid, d3 = L.Dense(8, activation="relu"), L.Dense(7, activation="tanh", trainable=False), L.Dense(3)
+    m = fnn.Sequential([fnn.Input(6), d1, mid, d3], seed=21)
+    m.compile(O.AdamW(0.01, weight_decay=0.5), LOGITS)
+    before = {l.name: l.get_weights() for l in (d1, mid, d3)}
+    m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert _same(mid.get_weights(), before[mid.name])
+    assert not np.array_equal(d1.kernel, before[d1.name][0])
+    assert not np.array_equal(d3.bias, before[d3.name][1])
+
+
 def test_frozen_at_construction():
     x, y = _data(40)
     d1 = L.Dense(8, activation="relu", trainable=False)
