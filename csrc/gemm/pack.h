@@ -123,6 +123,13 @@ static void pack_b_panel(T* __restrict dst, const T* b, index_t ldb, bool trans,
 // n_end on are zeros), panel-major: dst + q * NR * kc.  Not transposed, the copy walks
 // each source row once across all panels (one long contiguous read per row instead of
 // one per panel).
+// Rows ahead that pack_b_block prefetches.  Each row segment it copies lies a whole row
+// of B (the weights: 8 kB for 2048 columns) after the previous one, a new page that the
+// hardware prefetchers do not predict; when B comes from DRAM (a training step's weights,
+// after the optimizer streamed the parameters and their state) every row waited for
+// memory.  Measured on the 1024-2048-2048-10 step: forward GEMMs ~3 % faster at 16 rows
+// (no gain at 4, none more at 32); warm-cache GEMMs unchanged.
+constexpr index_t kPackAhead = 16;
 template <class T, int NR>
 static void pack_b_block(T* __restrict dst, const T* b, index_t ldb, bool trans, index_t p0, index_t j0,
                          index_t panels, index_t n_end, index_t kc) {
@@ -133,8 +140,13 @@ static void pack_b_block(T* __restrict dst, const T* b, index_t ldb, bool trans,
     }
     return;
   }
+  const index_t row_bytes = index_t(sizeof(T)) * std::min<index_t>(panels * NR, n_end - j0);
   for (index_t p = 0; p < kc; ++p) {
     const T* src = b + (p0 + p) * ldb;
+    if (p + kPackAhead < kc) {  // the row segment kPackAhead rows on, line by line
+      const char* next = reinterpret_cast<const char*>(src + kPackAhead * ldb + j0);
+      for (index_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(next + o, 0, 3);
+    }
     for (index_t q = 0; q < panels; ++q)
       copy_row<T, NR>(dst + q * NR * kc + p * NR, src + j0 + q * NR, std::min<index_t>(NR, n_end - j0 - q * NR));
   }
