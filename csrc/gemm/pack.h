@@ -125,10 +125,6 @@ static void pack_b_panel(T* __restrict dst, const T* b, index_t ldb, bool trans,
   pack_transpose<T, NR>(dst, cols, nr_valid, kc);
 }
 
-// A block of `panels` B panels, panel q covering columns j0 + q*NR ... (columns from
-// n_end on are zeros), panel-major: dst + q * NR * kc.  Not transposed, the copy walks
-// each source row once across all panels (one long contiguous read per row instead of
-// one per panel).
 // Rows ahead that pack_b_block prefetches.  Each row segment it copies lies a whole row
 // of B (the weights: 8 kB for 2048 columns) after the previous one, a new page that the
 // hardware prefetchers do not predict; when B comes from DRAM (a training step's weights,
@@ -136,6 +132,11 @@ static void pack_b_panel(T* __restrict dst, const T* b, index_t ldb, bool trans,
 // memory.  Measured on the 1024-2048-2048-10 step: forward GEMMs ~3 % faster at 16 rows
 // (no gain at 4, none more at 32); warm-cache GEMMs unchanged.
 constexpr index_t kPackAhead = 16;
+
+// A block of `panels` B panels, panel q covering columns j0 + q*NR ... (columns from
+// n_end on are zeros), panel-major: dst + q * NR * kc.  Not transposed, the copy walks
+// each source row once across all panels (one long contiguous read per row instead of
+// one per panel).
 template <class T, int NR>
 static void pack_b_block(T* __restrict dst, const T* b, index_t ldb, bool trans, index_t p0, index_t j0,
                          index_t panels, index_t n_end, index_t kc) {

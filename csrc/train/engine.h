@@ -191,7 +191,6 @@ class Engine {
   void update_ratios(EpochStats* st);
   // Blocks of at most kNormBlock elements of one trainable tensor.
   struct Block { int tensor; index_t off, len; };
-  template <class F> void for_blocks(double ns_per_elem, F&& f);
   void block_sumsq();                                  // partial_[b] = sum of squares of grad block b
   double tensor_norm_sq(std::vector<double>& per_tensor);  // from partial_
   std::vector<Block> blocks_;
@@ -201,7 +200,6 @@ class Engine {
   // six calls for 5634 parameters).
   struct Span { index_t off, len; };
   static constexpr index_t kSpan = index_t(1) << 14;
-  template <class F> void for_spans(double ns_per_elem, F&& f);
   std::vector<Span> spans_;
   Buffer<double> partial_;
   std::vector<double> tensor_sq_;

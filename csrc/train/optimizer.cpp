@@ -19,6 +19,16 @@ namespace {
 template <class T> const OptimFns<T>& fns();
 template <> const OptimFns<float>& fns<float>() { return kernels().optim.f32; }
 template <> const OptimFns<double>& fns<double>() { return kernels().optim.f64; }
+
+// f(ranges[i], i) for every range (blocks or spans), split across a team sized as if each
+// range held len_max elements of ns_per_elem each.
+template <class R, class F>
+void for_ranges(const std::vector<R>& ranges, index_t len_max, double ns_per_elem, F&& f) {
+  parallel_range(index_t(ranges.size()), double(len_max) * ns_per_elem, [&](index_t r0, index_t r1) {
+    for (index_t r = r0; r < r1; ++r) f(ranges[std::size_t(r)], r);
+  }, 1);
+}
+
 }  // namespace
 
 int opt_state_slots(const OptSpec& o) {
@@ -77,24 +87,6 @@ void Engine<T>::reset_opt_state() {
 }
 
 template <class T>
-template <class F>
-void Engine<T>::for_blocks(double ns_per_elem, F&& f) {
-  const index_t nb = index_t(blocks_.size());
-  parallel_range(nb, double(kNormBlock) * ns_per_elem, [&](index_t b0, index_t b1) {
-    for (index_t b = b0; b < b1; ++b) f(blocks_[std::size_t(b)], b);
-  }, 1);
-}
-
-template <class T>
-template <class F>
-void Engine<T>::for_spans(double ns_per_elem, F&& f) {
-  const index_t ns = index_t(spans_.size());
-  parallel_range(ns, double(kSpan) * ns_per_elem, [&](index_t s0, index_t s1) {
-    for (index_t s = s0; s < s1; ++s) f(spans_[std::size_t(s)]);
-  }, 1);
-}
-
-template <class T>
 double Engine<T>::regularize() {
   bool any = false;
   for (const ParamSpec& p : pspecs_) any = any || (p.trainable && (p.l1 != 0 || p.l2 != 0));
@@ -103,7 +95,7 @@ double Engine<T>::regularize() {
   T* G = grads_.data();
   double* part = partial_.data();
   auto sumsq_axpy = fns<T>().sumsq_axpy;
-  for_blocks(0.3, [&](const Block& blk, index_t b) {
+  for_ranges(blocks_, kNormBlock, 0.3, [&](const Block& blk, index_t b) {
     const ParamSpec& p = pspecs_[std::size_t(blk.tensor)];
     double s = 0;
     T* g = G + blk.off;
@@ -133,7 +125,7 @@ void Engine<T>::block_sumsq() {
   const T* G = grads_.data();
   double* part = partial_.data();
   auto sumsq = fns<T>().sumsq;
-  for_blocks(0.3, [&](const Block& blk, index_t b) { part[b] = sumsq(G + blk.off, blk.len); });
+  for_ranges(blocks_, kNormBlock, 0.3, [&](const Block& blk, index_t b) { part[b] = sumsq(G + blk.off, blk.len); });
 }
 
 template <class T>
@@ -177,12 +169,12 @@ void Engine<T>::clip(EpochStats* st, bool diag) {
     const double g = std::sqrt(total);
     if (o.global_clipnorm > 0 && g > o.global_clipnorm) {
       const T s = T(o.global_clipnorm / g);
-      for_spans(0.3, [&](const Span& sp) { fns<T>().scale(G + sp.off, sp.len, s); });
+      for_ranges(spans_, kSpan, 0.3, [&](const Span& sp, index_t) { fns<T>().scale(G + sp.off, sp.len, s); });
     }
   }
   if (o.clipvalue > 0) {
     const T v = T(o.clipvalue);
-    for_spans(0.3, [&](const Span& sp) { fns<T>().clamp(G + sp.off, sp.len, -v, v); });
+    for_ranges(spans_, kSpan, 0.3, [&](const Span& sp, index_t) { fns<T>().clamp(G + sp.off, sp.len, -v, v); });
   }
 }
 
@@ -201,7 +193,7 @@ template <class T>
 void Engine<T>::apply_mask() {
   T* P = params_.data();
   const T* M = mask_.data();
-  for_spans(0.3, [&](const Span& sp) {
+  for_ranges(spans_, kSpan, 0.3, [&](const Span& sp, index_t) {
 #pragma omp simd
     for (index_t i = sp.off; i < sp.off + sp.len; ++i) P[i] *= M[i];
   });
@@ -216,7 +208,7 @@ void Engine<T>::optimizer_step(double lr) {
   const index_t step = index_t(iterations) + 1;
   const OptimFns<T>& f = fns<T>();
   auto run = [&](auto fn, const auto& args) {
-    for_spans(1.0, [&](const Span& sp) { fn(args, sp.off, sp.off + sp.len); });
+    for_ranges(spans_, kSpan, 1.0, [&](const Span& sp, index_t) { fn(args, sp.off, sp.off + sp.len); });
   };
   switch (o.kind) {
     case OPT_SGD: {
