@@ -6,12 +6,13 @@
 // storem(p, mk, r), set1(x), fma(a, b, c) = a*b + c, mul(a, b), mask_n(n).
 #pragma once
 
-// DIRECT: A(i, p) = a[p*as + i*ai] (rows >= m repeat row m-1) instead of the packed a[p*MR + i].
-template <class V, int MR, int NV, bool DIRECT = false>
-static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const typename V::T* __restrict b,
-                           index_t ldb, typename V::T* __restrict c, index_t ldc, typename V::T alpha,
-                           typename V::T beta, int m, int n, const UkrEpi<typename V::T>* epi,
-                           index_t as = MR, index_t ai = 1) {
+// MR rows of an RS-row tile: packed A is a[p*RS + i]; DIRECT: A(i, p) = a[p*as + i*ai] (rows
+// >= m repeat row m-1).
+template <class V, int MR, int NV, bool DIRECT, int RS>
+static inline void ukr_rows(index_t k, const typename V::T* __restrict a, const typename V::T* __restrict b,
+                            index_t ldb, typename V::T* __restrict c, index_t ldc, typename V::T alpha,
+                            typename V::T beta, int m, int n, const UkrEpi<typename V::T>* epi, index_t as,
+                            index_t ai) {
   using T = typename V::T;
   using R = typename V::reg;
   constexpr int W = V::W;
@@ -34,7 +35,7 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
     R bv[NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) bv[j] = V::load(bp + j * W);
-    const T* ap = a + p * (DIRECT ? as : MR);
+    const T* ap = a + p * (DIRECT ? as : RS);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       const R av = V::set1(DIRECT ? ap[(i < m ? i : m - 1) * ai] : ap[i]);
@@ -91,4 +92,19 @@ static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const t
       V::storem(ci + j * W, mk[j], r);
     }
   }
+}
+
+// One MR x NV*W tile; a tile of at most 2 or 4 rows (a C with few rows, or its last panel:
+// the swapped product of a layer with few units) runs only those rows' multiply-adds.
+// Each element of C gets the same operations either way.
+template <class V, int MR, int NV, bool DIRECT = false>
+static inline void ukr_vec(index_t k, const typename V::T* __restrict a, const typename V::T* __restrict b,
+                           index_t ldb, typename V::T* __restrict c, index_t ldc, typename V::T alpha,
+                           typename V::T beta, int m, int n, const UkrEpi<typename V::T>* epi,
+                           index_t as = MR, index_t ai = 1) {
+  if constexpr (MR > 4) {
+    if (m <= 2) return ukr_rows<V, 2, NV, DIRECT, MR>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi, as, ai);
+    if (m <= 4) return ukr_rows<V, 4, NV, DIRECT, MR>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi, as, ai);
+  }
+  ukr_rows<V, MR, NV, DIRECT, MR>(k, a, b, ldb, c, ldc, alpha, beta, m, n, epi, as, ai);
 }
