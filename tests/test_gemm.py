@@ -287,6 +287,34 @@ def test_few_columns_transposed_a_bitwise_the_direct_product(isa, threads, dtype
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_few_columns_untransposed_a_bitwise_the_wider_product(isa, threads, dtype, rng):
+    """op(A) untransposed and C with one to four columns and more rows (the forward pass of
+    an output layer with a few units, bias and pre-activation copy included) runs as
+    C^T = op(B)^T op(A)^T.  Its columns are bitwise those of the same product with B (and
+    the bias) widened to 9 columns, which runs directly (each element of C gets the same
+    operations whatever the tile), and match the reference."""
+    mr, _ = tile(dtype)
+    for m, n, k in ((32, 2, 64), (2 * mr + 3, 1, 7), (37, 4, 2 * KC[_core.get_arch()] + 5), (300, 3, 50)):
+        for tb in (False, True):
+            for alpha, beta in ((1.0, 0.0), (0.75, 0.5), (-2.0, 1.0)):
+                a, bw = operands(rng, m, 9, k, dtype, False, tb)
+                b = np.ascontiguousarray(bw[:n] if tb else bw[:, :n])
+                c0 = rng.uniform(-1, 1, (m, 9)).astype(dtype)
+                biasw = rng.uniform(-1, 1, 9).astype(dtype)
+                wide, zw = gemm(a, bw, c0.copy(), False, tb, alpha, beta), np.empty((m, 9), dtype)
+                wide_b = gemm(a, bw, c0.copy(), False, tb, alpha, beta, bias=biasw, z=zw)
+                few = gemm(a, b, np.ascontiguousarray(c0[:, :n]), False, tb, alpha, beta)
+                z = np.empty((m, n), dtype)
+                few_b = gemm(a, b, np.ascontiguousarray(c0[:, :n]), False, tb, alpha, beta,
+                             bias=np.ascontiguousarray(biasw[:n]), z=z)
+                what = f"{m}x{n}x{k} tb={tb} alpha={alpha} beta={beta}"
+                assert few.tobytes() == np.ascontiguousarray(wide[:, :n]).tobytes(), what
+                assert few_b.tobytes() == np.ascontiguousarray(wide_b[:, :n]).tobytes(), what
+                assert z.tobytes() == np.ascontiguousarray(zw[:, :n]).tobytes(), what
+                assert_gemm(few, a, b, c0[:, :n], alpha, beta, False, tb)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_bitwise_identical_at_1_and_2_threads(isa, dtype, rng):
     """Threads split M/N, never K: the result is bitwise the same at any thread count
     (3 threads too: other column shares, other tiles for their last panels)."""

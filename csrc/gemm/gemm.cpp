@@ -342,17 +342,28 @@ template <class T, class Wide, class Mid, class Narrow>
 void gemm_pick(const GemmArgs<T>& g);
 
 // C = op(A) op(B) computed as C^T = op(B)^T op(A)^T (into scratch, then transposed into C)
-// when op(A) is transposed and C has more rows than columns, no more than the narrowest
-// tile's: the weight gradient x^T dz of a layer with a few units.  The swapped product reads
-// x in place where the direct one packs it transposed, and pads C's few columns to a tile
-// row (8) instead of a tile's columns (16 for float on AVX-512).  Measured (Zen 5, one
-// thread): 64x2x32 0.52 -> 0.28 us, 2048x10x256 140 -> 77 us, 2048x16x256 145 -> 88 us;
-// at 32 columns it loses (19 -> 25 us for 512x32x128).  Each element of C gets the same
-// operations in the same order either way (fma(a, b, c) is symmetric in a and b; beta's C
-// is copied into the scratch first).
+// when C has more rows than columns and few columns:
+//  - op(A) transposed, C at most the narrowest tile wide, no epilogue: the weight gradient
+//    x^T dz of a layer with a few units.  The swapped product reads x in place where the
+//    direct one packs it transposed, and pads C's few columns to a tile row (8) instead of
+//    a tile's columns (16 for float on AVX-512).  Measured (Zen 5, one thread): 64x2x32
+//    0.52 -> 0.28 us, 2048x10x256 140 -> 77 us, 2048x16x256 145 -> 88 us; at 32 columns it
+//    loses (19 -> 25 us for 512x32x128).
+//  - op(A) untransposed, at most kSwapFewCols columns, bias and pre-activation copy but no
+//    activation: the forward pass of an output layer with one to four units, whose direct
+//    product pads each row's few columns to a whole vector tile; swapped, C's columns are
+//    a tile's rows, and a tile of few rows runs only their multiply-adds (bias and copy
+//    applied in the transpose back).
+// Each element of C gets the same operations in the same order either way (fma(a, b, c)
+// is symmetric in a and b; beta's C is copied into the scratch first; the bias is added to
+// the finished sum as the micro-kernel's epilogue adds it).
+constexpr index_t kSwapFewCols = 4;
+
 template <class T, class Narrow>
 bool swap_pays(const GemmArgs<T>& g) {
-  return g.trans_a && g.m > g.n && g.n <= Narrow::NR && !has_epilogue_work(g);
+  if (g.m <= g.n) return false;
+  if (g.trans_a) return g.n <= Narrow::NR && !has_epilogue_work(g);
+  return g.n <= kSwapFewCols && g.act == nullptr;
 }
 
 template <class T, class Wide, class Mid, class Narrow>
@@ -369,9 +380,16 @@ void gemm_swapped(const GemmArgs<T>& g) {
   h.a = g.b; h.lda = g.ldb; h.trans_a = !g.trans_b;
   h.b = g.a; h.ldb = g.lda; h.trans_b = !g.trans_a;
   h.c = t; h.ldc = M;
+  h.bias = nullptr; h.z = nullptr;  // applied below (swap_pays admits no activation)
   gemm_pick<T, Wide, Mid, Narrow>(h);
-  for (index_t i = 0; i < M; ++i)
-    for (index_t j = 0; j < N; ++j) g.c[i * g.ldc + j] = t[j * M + i];
+  for (index_t i = 0; i < M; ++i) {
+    T* ci = g.c + i * g.ldc;
+    for (index_t j = 0; j < N; ++j) ci[j] = t[j * M + i];
+    if (g.bias)
+      for (index_t j = 0; j < N; ++j) ci[j] += g.bias[j];
+    if (g.z)
+      for (index_t j = 0; j < N; ++j) g.z[i * g.ldz + j] = ci[j];
+  }
 }
 
 template <class T, class Wide, class Mid, class Narrow>
