@@ -252,7 +252,8 @@ def test_sparse_logits_float32_blocks_match_float64(n, rng):
     (vector exp/log1p over 128-row blocks): losses and gradients equal the float64 path's
     (libm) rounded once, within an ulp; rows of equal logits (R = n - 1 > 1), dominant
     classes, underflowing exponentials and sample weights included; a NaN logit gives a NaN
-    row."""
+    row, infinite logits the float64 path's NaN and inf.  (Two classes take their own
+    row-by-row kernel.)"""
     rows = 300
     x = (rng.standard_normal((rows, n)) * 4).astype(np.float32)
     x[5] = 0.0                       # all equal: R = n - 1
@@ -272,6 +273,14 @@ def test_sparse_logits_float32_blocks_match_float64(n, rng):
     x[9, 0] = np.nan
     r = loss.per_sample(y, x)
     assert np.isnan(r[9]) and np.isfinite(np.delete(r, 9)).all()
+    # Infinite logits: the same NaN / inf losses and gradients as the float64 path.
+    x[10, 0], x[11, n - 1], x[12, :] = np.inf, -np.inf, -np.inf
+    y[11] = n - 1
+    r32, r64 = loss.per_sample(y, x), loss.per_sample(y, x.astype(np.float64))
+    g32, g64 = loss.gradient(y, x, w), loss.gradient(y, x.astype(np.float64), w)
+    for a, b in ((r32, r64), (g32, g64)):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
 
 
 def test_log_cosh_is_accurate_for_tiny_residuals():

@@ -384,6 +384,50 @@ void sparse_logits_rows_f32(index_t r0, index_t r1, index_t n, const float* pred
   }
 }
 
+// Two classes (a binary classifier written with two logits), the common case of the above:
+// the same operations, row by row without the loops over classes.  Per row: the first
+// maximum m (x1 only when x1 > x0), the other class's term R = exp(x_other - m) (the
+// maximum's own term is exactly 1), log S = log1p(R), loss = sum_j t_j ((m - x_j) + log S)
+// with t one-hot (both terms kept: an infinite logit gives NaN as there), gradient
+// s (z_j / (1 + R) - t_j) with z = 1 for the maximum and R for the other.
+template <bool G>
+void sparse_logits2_rows_f32(index_t r0, index_t r1, const float* pred, index_t ldp, const std::int64_t* labels,
+                             const float* w, float grad_scale, double* loss_row, float* dpred, index_t ldd) {
+  double arg[kBlockRows], rest[kBlockRows], log_s[kBlockRows];
+  for (index_t b0 = r0; b0 < r1; b0 += kBlockRows) {
+    const index_t nr = std::min(kBlockRows, r1 - b0);
+    for (index_t r = 0; r < nr; ++r) {  // branch-free: which class is larger is a coin toss
+      const float* x = pred + (b0 + r) * ldp;
+      const int im = x[1] > x[0];
+      arg[r] = double(x[1 - im]) - double(x[im]);
+    }
+    vmath_apply_for(kernels().isa, VM_EXP, nr, arg, rest);
+    bool unit = true;  // every R in [0, 1] (false only for NaN)
+    for (index_t r = 0; r < nr; ++r) unit = unit && rest[r] <= 1.0;
+    if (unit) {
+      vmath_apply_for(kernels().isa, VM_LOG1P, nr, rest, log_s);
+    } else {
+      for (index_t r = 0; r < nr; ++r) log_s[r] = std::log1p(rest[r]);
+    }
+    for (index_t r = 0; r < nr; ++r) {
+      const float* x = pred + (b0 + r) * ldp;
+      const int im = x[1] > x[0];
+      const double m = double(x[im]);
+      const std::int64_t label = labels[b0 + r];
+      const double t0 = double(label == 0), t1 = double(label == 1);
+      const double l = t0 * ((m - double(x[0])) + log_s[r]) + t1 * ((m - double(x[1])) + log_s[r]);
+      if (loss_row) loss_row[b0 + r] = l;
+      if constexpr (G) {
+        const double s = double(grad_scale) * (w ? double(w[b0 + r]) : 1.0);
+        const double c = 1.0 / (1.0 + rest[r]);
+        float* d = dpred + (b0 + r) * ldd;
+        d[im] = float(s * (1.0 * c - double(label == im)));
+        d[1 - im] = float(s * (rest[r] * c - double(label == 1 - im)));
+      }
+    }
+  }
+}
+
 template <class T>
 void loss_rows(const LossSpec& spec, index_t r0, index_t r1, index_t cols, const T* pred, index_t ldp,
                const T* y, index_t ldy, const std::int64_t* labels, const T* w, T grad_scale,
@@ -391,6 +435,13 @@ void loss_rows(const LossSpec& spec, index_t r0, index_t r1, index_t cols, const
   if (cols <= 0 || (!loss_row && !dpred)) return;
   const bool sparse = spec.id == LOSS_SPARSE_CCE;
   if constexpr (std::is_same<T, float>::value) {
+    if (sparse && spec.from_logits && cols == 2) {
+      if (dpred)
+        sparse_logits2_rows_f32<true>(r0, r1, pred, ldp, labels, w, grad_scale, loss_row, dpred, ldd);
+      else
+        sparse_logits2_rows_f32<false>(r0, r1, pred, ldp, labels, w, grad_scale, loss_row, nullptr, 0);
+      return;
+    }
     if (sparse && spec.from_logits && cols <= kBlockCols) {
       if (dpred)
         sparse_logits_rows_f32<true>(r0, r1, cols, pred, ldp, labels, w, grad_scale, loss_row, dpred, ldd);
