@@ -217,7 +217,13 @@ namespace {
 template <class T, class S>
 inline void load_row(T* dst, const S* src, index_t w) {
   if constexpr (std::is_same<T, S>::value) {
-    std::memcpy(dst, src, sizeof(T) * std::size_t(w));
+    // Rows of a few hundred bytes (tabular data): 16-byte pieces in line, where a libc call
+    // per row cost ~0.2 us of a 20-feature network's 8 us step.
+    constexpr index_t kPiece = index_t(16 / sizeof(T));
+    if (w > 16 * kPiece) return void(std::memcpy(dst, src, sizeof(T) * std::size_t(w)));
+    index_t j = 0;
+    for (; j + kPiece <= w; j += kPiece) std::memcpy(dst + j, src + j, 16);
+    for (; j < w; ++j) dst[j] = src[j];
   } else {
 #pragma omp simd
     for (index_t j = 0; j < w; ++j) dst[j] = T(src[j]);
