@@ -235,7 +235,7 @@ bool gemm_thread(const Plan<T>& P, int tid) {
 template <class T>
 int gemm_threads(const GemmArgs<T>& g) {
   const double flops = 2.0 * double(g.m) * double(g.n) * double(g.k);
-  return int(std::max(1.0, std::min(double(std::min(g.num_threads, team_threads())), flops / 2.0e6 + 1.0)));
+  return int(std::max(1.0, std::min(double(std::min(g.num_threads, team_threads())), flops * 0.5e-6 + 1.0)));
 }
 
 // The plan of one GEMM with tile U on nt threads, and its modelled cost: the largest
@@ -326,10 +326,9 @@ void gemm_run(const Plan<T>& P) {
 // only: the last few are kept per thread (a training step calls the same few shapes).
 struct PlanKey {
   index_t m = -1, n = 0, k = 0;
-  int flags = 0, nt = 0;
-  bool operator==(const PlanKey& o) const {
-    return m == o.m && n == o.n && k == o.k && flags == o.flags && nt == o.nt;
-  }
+  std::int64_t flags_nt = 0;  // flags | nt << 32: one word (compared as two ints, the compiler
+                              // merged them into one load of two fresh stores, a forwarding stall)
+  bool operator==(const PlanKey& o) const { return m == o.m && n == o.n && k == o.k && flags_nt == o.flags_nt; }
 };
 template <class T>
 struct CachedPlan {
@@ -372,9 +371,10 @@ void gemm_swapped(const GemmArgs<T>& g) {
   const index_t M = g.m, N = g.n;
   T* t = scratch.get<T>(size_t(M) * size_t(N));  // C^T (N, M)
   if (!t) throw std::bad_alloc();
+  // (C's few columns outermost: long inner loops; the other order ran 2-iteration loops.)
   if (g.beta != T(0))
-    for (index_t i = 0; i < M; ++i)
-      for (index_t j = 0; j < N; ++j) t[j * M + i] = g.c[i * g.ldc + j];
+    for (index_t j = 0; j < N; ++j)
+      for (index_t i = 0; i < M; ++i) t[j * M + i] = g.c[i * g.ldc + j];
   GemmArgs<T> h = g;
   h.m = N; h.n = M;
   h.a = g.b; h.lda = g.ldb; h.trans_a = !g.trans_b;
@@ -382,13 +382,17 @@ void gemm_swapped(const GemmArgs<T>& g) {
   h.c = t; h.ldc = M;
   h.bias = nullptr; h.z = nullptr;  // applied below (swap_pays admits no activation)
   gemm_pick<T, Wide, Mid, Narrow>(h);
-  for (index_t i = 0; i < M; ++i) {
-    T* ci = g.c + i * g.ldc;
-    for (index_t j = 0; j < N; ++j) ci[j] = t[j * M + i];
-    if (g.bias)
-      for (index_t j = 0; j < N; ++j) ci[j] += g.bias[j];
+  for (index_t j = 0; j < N; ++j) {
+    const T* tj = t + j * M;
+    T* cj = g.c + j;
+    if (g.bias) {
+      const T bj = g.bias[j];
+      for (index_t i = 0; i < M; ++i) cj[i * g.ldc] = tj[i] + bj;
+    } else {
+      for (index_t i = 0; i < M; ++i) cj[i * g.ldc] = tj[i];
+    }
     if (g.z)
-      for (index_t j = 0; j < N; ++j) g.z[i * g.ldz + j] = ci[j];
+      for (index_t i = 0; i < M; ++i) g.z[i * g.ldz + j] = cj[i * g.ldc];
   }
 }
 
@@ -399,17 +403,18 @@ void gemm_pick(const GemmArgs<T>& g) {
   if (swap_pays<T, Narrow>(g)) return gemm_swapped<T, Wide, Mid, Narrow>(g);
   PlanKey key;
   key.m = g.m; key.n = g.n; key.k = g.k;
-  key.nt = gemm_threads(g);
-  key.flags = int(g.trans_a) | int(g.trans_b) << 1 | int(g.bias != nullptr) << 2 | int(g.z != nullptr) << 3 |
-              int(g.act != nullptr) << 4 | (g.act_id == ACT_RELU || g.act_id == ACT_IDENTITY) << 5;
+  const int nt = gemm_threads(g);
+  const int flags = int(g.trans_a) | int(g.trans_b) << 1 | int(g.bias != nullptr) << 2 | int(g.z != nullptr) << 3 |
+                    int(g.act != nullptr) << 4 | (g.act_id == ACT_RELU || g.act_id == ACT_IDENTITY) << 5;
+  key.flags_nt = std::int64_t(flags) | std::int64_t(nt) << 32;
   constexpr int kSlots = 16;
   static thread_local CachedPlan<T> cache[kSlots];
-  CachedPlan<T>& e = cache[std::size_t(key.m * 31 + key.n * 7 + key.k + key.flags * 131 + key.nt) % kSlots];
+  CachedPlan<T>& e = cache[std::size_t(key.m * 31 + key.n * 7 + key.k + flags * 131 + nt) % kSlots];
   if (!(e.key == key)) {
     Plan<T> pw, pm, pn;
-    const double cw = gemm_plan<T, Wide, Wide, Mid, Narrow>(g, key.nt, pw);
-    const double cm = gemm_plan<T, Mid, Wide, Mid, Narrow>(g, key.nt, pm);
-    const double cn = gemm_plan<T, Narrow, Wide, Mid, Narrow>(g, key.nt, pn);
+    const double cw = gemm_plan<T, Wide, Wide, Mid, Narrow>(g, nt, pw);
+    const double cm = gemm_plan<T, Mid, Wide, Mid, Narrow>(g, nt, pm);
+    const double cn = gemm_plan<T, Narrow, Wide, Mid, Narrow>(g, nt, pn);
     e.key = key;
     // On a tie the narrower tile: the same kernels run, on less zero padding in packed B
     // (a C narrower than every tile, N = 10, costs the same on each).
