@@ -147,9 +147,13 @@ bool gemm_thread(const Plan<T>& P, int tid) {
   constexpr int MR = U::MR, NR = U::NR;
   const GemmArgs<T>& g = *P.g;
   const index_t M = g.m, N = g.n, K = g.k;
-  const int tid_m = tid / P.tn, tid_n = tid % P.tn;
-  const index_t ip_begin = P.m_panels * tid_m / P.tm, ip_end = P.m_panels * (tid_m + 1) / P.tm;
-  const index_t c0 = share_col<Narrow>(N, P.tn, tid_n), c1 = share_col<Narrow>(N, P.tn, tid_n + 1);
+  // (One thread: its share is all of C, without the divisions, which cost a small GEMM ~1 %.)
+  const bool whole = P.nt == 1;
+  const int tid_m = whole ? 0 : tid / P.tn, tid_n = whole ? 0 : tid % P.tn;
+  const index_t ip_begin = whole ? 0 : P.m_panels * tid_m / P.tm;
+  const index_t ip_end = whole ? P.m_panels : P.m_panels * (tid_m + 1) / P.tm;
+  const index_t c0 = whole ? 0 : share_col<Narrow>(N, P.tn, tid_n);
+  const index_t c1 = whole ? N : share_col<Narrow>(N, P.tn, tid_n + 1);
   if (ip_begin >= ip_end || c0 >= c1) return true;
   const index_t share_np = ceil_div(c1 - c0, NR);  // panels from c0; the last may be narrower
 
@@ -193,7 +197,7 @@ bool gemm_thread(const Plan<T>& P, int tid) {
         const index_t i = ip * MR;
         const int mv = int(std::min<index_t>(MR, M - i));
         // A micro-panel -> L1, reused across the B block.
-        const index_t slot = (ip - ip_begin) % a_step;
+        const index_t slot = a_step == 2 ? (ip - ip_begin) & 1 : 0;
         const T* a_panel = ap + (a_once ? ip - ip_begin : slot) * MR * kc;
         if (!a_once && !P.direct_a && slot == 0) pack_a(ap, ip, p0, kc);
         for (index_t q = q0; q < q1; ++q) {
