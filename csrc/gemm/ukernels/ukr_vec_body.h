@@ -76,11 +76,16 @@ static inline void ukr_rows(index_t k, const typename V::T* __restrict a, const 
     }
     return;
   }
+  // (Unrolled like the loops above: a rolled loop indexing acc made the compiler keep the
+  // accumulators in memory, zeroed before the k loop and stored after it, on every tile.)
   typename V::mask mk[NV];
+#pragma GCC unroll 8
   for (int j = 0; j < NV; ++j) mk[j] = V::mask_n(n - j * W);
+#pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
     if (i >= m) break;
     T* ci = c + i * ldc;
+#pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) {
       R r = acc[i][j];
       if (beta != T(0)) r = V::fma(vb, V::loadm(ci + j * W, mk[j]), r);
