@@ -33,9 +33,10 @@ def _check_numeric(a, name):
 def as_matrix(v, name, dtype, width=None, other_float=False):
     """A C-contiguous 2-D array of `dtype`, finite, with `width` columns when given.
 
-    With `other_float`, a C-contiguous float32 or float64 array is returned as it is
-    whatever `dtype` (model inputs: the engine converts them one batch at a time, so a
-    memory-mapped file is never copied whole), checked after rounding to `dtype`."""
+    With `other_float`, a C-contiguous, aligned float32 or float64 array is returned as it
+    is whatever `dtype` (model inputs: the engine converts them one batch at a time, so a
+    memory-mapped file is never copied whole), checked after rounding to `dtype`.  The
+    result is always aligned to its item size (native code reads it as typed values)."""
     a = _to_array(v, name)
     _check_numeric(a, name)
     if a.ndim != 2:
@@ -46,7 +47,7 @@ def as_matrix(v, name, dtype, width=None, other_float=False):
     if width is not None and a.shape[1] != width:
         raise ValueError(f"{name}: the model expects {width} features, got {_describe(a)}")
     dtype = np.dtype(dtype)
-    if other_float and a.dtype in (np.float32, np.float64) and a.flags.c_contiguous:
+    if other_float and a.dtype in (np.float32, np.float64) and a.flags.c_contiguous and a.flags.aligned:
         out = a  # no copy (np.memmap / np.load(mmap_mode="r") stay on disk)
         narrows = dtype == np.float32 and a.dtype == np.float64
         if not _core.all_finite(out, narrows):  # no temporary; beyond float32's range counts as Inf
@@ -54,6 +55,8 @@ def as_matrix(v, name, dtype, width=None, other_float=False):
         return out
     with np.errstate(over="ignore"):  # values beyond float32's range become Inf: refused just below
         out = np.ascontiguousarray(a, dtype=dtype)
+    if not out.flags.aligned:  # (ascontiguousarray keeps a misaligned contiguous array as it is)
+        out = out.copy()
     if not _core.all_finite(out):
         raise ValueError(f"{name}: contains NaN or Inf ({_describe(a)})")
     return out

@@ -60,8 +60,9 @@ def _input(x, name):
 
 
 def _contig(a, dtype):
-    """``a`` as a C-contiguous array of ``dtype`` (no copy when it already is one)."""
-    return np.asarray(a, dtype=dtype, order="C")
+    """``a`` as a C-contiguous, aligned array of ``dtype`` (no copy when it already is one)."""
+    a = np.asarray(a, dtype=dtype, order="C")
+    return a if a.flags.aligned else a.copy()
 
 
 def _same_buffer(a, b):
@@ -83,7 +84,7 @@ def _target(out, shape, dtype, inputs, inplace_ok):
     if out is None:
         return None, False
     check_out(out, "out", shape, dtype)
-    if not out.flags.c_contiguous:
+    if not (out.flags.c_contiguous and out.flags.aligned):
         return np.empty(shape, dtype=dtype), True
     for a in inputs:
         if np.may_share_memory(out, a) and not (any(a is b for b in inplace_ok) and _same_buffer(out, a)):
@@ -214,8 +215,8 @@ def _rows_in(a, dtype):
     s0, s1 = v.strides
     rows_ok = (cols == 1 or s1 == item) and (
         v.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= cols * item)
-    )
-    return v if rows_ok else np.ascontiguousarray(v)
+    ) and v.flags.aligned
+    return v if rows_ok else np.array(v, order="C")  # a copy (ascontiguousarray keeps misaligned data)
 
 
 def _rows_out(o):
@@ -231,7 +232,8 @@ def _rows_out(o):
         return None
     item = v.itemsize
     s0, s1 = v.strides
-    if (cols == 1 or s1 == item) and (v.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= cols * item)):
+    if (cols == 1 or s1 == item) and (v.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= cols * item)) \
+            and v.flags.aligned:
         return v
     return None
 

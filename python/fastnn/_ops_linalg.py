@@ -26,10 +26,11 @@ def _operand(a, name, dtype, trans):
     a = as_float(a, name, dtype, ndims=(2,)) if a.dtype != dtype else a
     if a.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array, got {describe(a)}")
-    if a.flags.c_contiguous:
-        return a, trans
-    if a.T.flags.c_contiguous:
-        return a.T, not trans
+    if a.flags.aligned:  # (a misaligned array is copied: kernels read typed values)
+        if a.flags.c_contiguous:
+            return a, trans
+        if a.T.flags.c_contiguous:
+            return a.T, not trans
     return as_float(a, name, dtype, ndims=(2,), rows_ok=True), trans
 
 
@@ -102,9 +103,9 @@ _NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _plain(x, dtype):
-    """Whether ``x`` is a non-empty C-contiguous 2-D ndarray of exactly ``dtype``."""
+    """Whether ``x`` is a non-empty C-contiguous, aligned 2-D ndarray of exactly ``dtype``."""
     return (type(x) is np.ndarray and x.ndim == 2 and x.dtype == dtype and x.size != 0
-            and x.flags.c_contiguous)
+            and x.flags.c_contiguous and x.flags.aligned)
 
 
 def _fast_product(a, b, c, trans_a, trans_b):

@@ -30,6 +30,11 @@ def writable_contiguous(a, name):
             f"updated); got a non-contiguous view with {describe(a)} - use np.ascontiguousarray "
             f"once when creating the state"
         )
+    if not a.flags.aligned:
+        raise ValueError(
+            f"{name}: its data is not aligned to its {a.itemsize}-byte items ({describe(a)}); it is updated "
+            f"in place, so it cannot be copied - use an aligned array (np.ascontiguousarray of a copy)"
+        )
     if not a.flags.writeable:
         raise ValueError(f"{name}: array is read-only ({describe(a)}), but it is updated in place")
 
@@ -50,8 +55,8 @@ def grad_like(grad, param):
         )
     if g.shape != param.shape:
         raise ValueError(f"grad: expected shape {param.shape} (the shape of param), got {describe(g)}")
-    if not g.flags.c_contiguous:
-        g = np.ascontiguousarray(g)
+    if not (g.flags.c_contiguous and g.flags.aligned):
+        g = np.array(g, order="C")  # a copy (ascontiguousarray keeps misaligned data)
     return g
 
 

@@ -96,23 +96,25 @@ def as_float(a, name, dtype, *, ndims=None, rows_ok=False):
     check_nonempty(a, name)
     if a.dtype != dtype:
         a = a.astype(dtype)
-    if a.flags.c_contiguous:
+    if a.flags.c_contiguous and a.flags.aligned:
         return a
     if rows_ok and row_view_ok(a):
         return a
-    return np.ascontiguousarray(a)
+    return np.array(a, order="C")  # a copy: contiguous and aligned (numpy keeps a misaligned
+                                   # contiguous array as it is in ascontiguousarray)
 
 
 def row_view_ok(a):
     """True when a 2-D array has unit column stride and a positive row stride (in whole
-    items) at least a row long: the layouts the native kernels read and write directly."""
+    items) at least a row long, and its data is aligned to its item size: the layouts the
+    native kernels read and write directly."""
     if a.ndim != 2:
         return False
     s0, s1 = a.strides
     item = a.itemsize
     cols_ok = a.shape[1] == 1 or s1 == item
     rows_ok = a.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= a.shape[1] * item)
-    return cols_ok and rows_ok and a.dtype.isnative
+    return cols_ok and rows_ok and a.dtype.isnative and a.flags.aligned
 
 
 def check_out(out, name, shape, dtype):
