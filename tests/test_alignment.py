@@ -76,3 +76,21 @@ def test_fit_and_predict_with_misaligned_data(rng):
         np.testing.assert_array_equal(wb, wa)
     np.testing.assert_array_equal(b.predict(misaligned(x)), a.predict(x))
     np.testing.assert_array_equal(a.predict(misaligned(x.astype(np.float64))), a.predict(x.astype(np.float64)))
+
+
+def test_losses_and_fit_with_misaligned_labels_and_weights(rng):
+    p = rng.standard_normal((50, 3)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+    w = rng.uniform(0.5, 2.0, 50).astype(np.float32)
+    loss = fnn.losses.SparseCategoricalCrossentropy(from_logits=True)
+    np.testing.assert_array_equal(loss.gradient(misaligned(y), misaligned(p), misaligned(w)), loss.gradient(y, p, w))
+    x = rng.standard_normal((50, 4)).astype(np.float32)
+
+    def trained(ys, ws):
+        m = fnn.Sequential([fnn.layers.Input(4), fnn.layers.Dense(3)], seed=2)
+        m.compile(optimizer="sgd", loss=fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+        m.fit(x, ys, sample_weight=ws, batch_size=16, epochs=2, verbose=0)
+        return m.get_weights()
+
+    for wa, wb in zip(trained(y, w), trained(misaligned(y), misaligned(w))):
+        np.testing.assert_array_equal(wb, wa)

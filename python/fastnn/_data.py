@@ -97,6 +97,8 @@ def as_labels(v, name, n_classes):
         if not np.all(a == np.round(a)):
             raise ValueError(f"{name}: labels must be whole class indices, got non-integral floats ({_describe(a)})")
     lab = np.ascontiguousarray(a, dtype=np.int64)
+    if not lab.flags.aligned:  # native code reads typed values
+        lab = lab.copy()
     lo, hi = int(lab.min()), int(lab.max())
     if lo < 0 or hi >= n_classes:
         raise ValueError(f"{name}: labels must be in [0, {n_classes}) for an output of {n_classes} units, "
@@ -126,6 +128,8 @@ def as_sample_weight(v, n, dtype, name="sample_weight"):
         raise ValueError(f"{name}: expected shape ({n},), got {_describe(a)}")
     with np.errstate(over="ignore"):
         a = np.ascontiguousarray(a, dtype=dtype)
+    if not a.flags.aligned:  # native code reads typed values
+        a = a.copy()
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError(f"{name}: weights must be finite and >= 0")
     return a

@@ -83,7 +83,8 @@ def prepare_labels(y_true, rows, cols):
             f"y_true: labels must be class indices in [0, {cols}) for y_pred with {cols} columns,"
             f" got {a[i]} at position {i}"
         )
-    return np.ascontiguousarray(a, dtype=np.int64)
+    a = np.ascontiguousarray(a, dtype=np.int64)
+    return a if a.flags.aligned else a.copy()  # native code reads typed values
 
 
 def prepare_weight(sample_weight, rows, dtype):
@@ -105,6 +106,8 @@ def prepare_weight(sample_weight, rows, dtype):
         )
     with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf: rejected below
         wc = np.ascontiguousarray(w, dtype=dtype)
+    if not wc.flags.aligned:  # native code reads typed values
+        wc = wc.copy()
     if not np.isfinite(wc).all():
         i = int(np.flatnonzero(~np.isfinite(wc))[0])
         raise ValueError(f"sample_weight: must be finite, got {wc[i]} at position {i} (as {dtype})")
