@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from fastnn import _core
+from fastnn._validate import aligned
 
 
 def _describe(a):
@@ -54,9 +55,7 @@ def as_matrix(v, name, dtype, width=None, other_float=False):
             raise ValueError(f"{name}: contains NaN or Inf{' as float32' if narrows else ''} ({_describe(a)})")
         return out
     with np.errstate(over="ignore"):  # values beyond float32's range become Inf: refused just below
-        out = np.ascontiguousarray(a, dtype=dtype)
-    if not out.flags.aligned:  # (ascontiguousarray keeps a misaligned contiguous array as it is)
-        out = out.copy()
+        out = aligned(np.ascontiguousarray(a, dtype=dtype))
     if not _core.all_finite(out):
         raise ValueError(f"{name}: contains NaN or Inf ({_describe(a)})")
     return out
@@ -96,9 +95,7 @@ def as_labels(v, name, n_classes):
             raise ValueError(f"{name}: labels contain NaN or Inf")
         if not np.all(a == np.round(a)):
             raise ValueError(f"{name}: labels must be whole class indices, got non-integral floats ({_describe(a)})")
-    lab = np.ascontiguousarray(a, dtype=np.int64)
-    if not lab.flags.aligned:  # native code reads typed values
-        lab = lab.copy()
+    lab = aligned(np.ascontiguousarray(a, dtype=np.int64))
     lo, hi = int(lab.min()), int(lab.max())
     if lo < 0 or hi >= n_classes:
         raise ValueError(f"{name}: labels must be in [0, {n_classes}) for an output of {n_classes} units, "
@@ -127,9 +124,7 @@ def as_sample_weight(v, n, dtype, name="sample_weight"):
     if a.ndim != 1 or a.shape[0] != n:
         raise ValueError(f"{name}: expected shape ({n},), got {_describe(a)}")
     with np.errstate(over="ignore"):
-        a = np.ascontiguousarray(a, dtype=dtype)
-    if not a.flags.aligned:  # native code reads typed values
-        a = a.copy()
+        a = aligned(np.ascontiguousarray(a, dtype=dtype))
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError(f"{name}: weights must be finite and >= 0")
     return a

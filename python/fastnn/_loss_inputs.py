@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastnn._validate import as_array, as_float, check_nonempty, check_size, describe, result_dtype
+from fastnn._validate import aligned, as_array, as_float, check_nonempty, check_size, describe, result_dtype
 
 
 def prepare_pred(y_pred):
@@ -83,8 +83,7 @@ def prepare_labels(y_true, rows, cols):
             f"y_true: labels must be class indices in [0, {cols}) for y_pred with {cols} columns,"
             f" got {a[i]} at position {i}"
         )
-    a = np.ascontiguousarray(a, dtype=np.int64)
-    return a if a.flags.aligned else a.copy()  # native code reads typed values
+    return aligned(np.ascontiguousarray(a, dtype=np.int64))
 
 
 def prepare_weight(sample_weight, rows, dtype):
@@ -105,9 +104,7 @@ def prepare_weight(sample_weight, rows, dtype):
             f"sample_weight: expected a scalar or shape ({rows},) (one weight per sample), got {describe(orig)}"
         )
     with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf: rejected below
-        wc = np.ascontiguousarray(w, dtype=dtype)
-    if not wc.flags.aligned:  # native code reads typed values
-        wc = wc.copy()
+        wc = aligned(np.ascontiguousarray(w, dtype=dtype))
     if not np.isfinite(wc).all():
         i = int(np.flatnonzero(~np.isfinite(wc))[0])
         raise ValueError(f"sample_weight: must be finite, got {wc[i]} at position {i} (as {dtype})")

@@ -25,7 +25,7 @@ import numpy as np
 
 from fastnn import _core
 from fastnn._activations import is_rowwise, resolve
-from fastnn._validate import as_array, check_out, check_scalar, check_size, describe, result_dtype
+from fastnn._validate import aligned, as_array, check_out, check_scalar, check_size, describe, result_dtype
 
 __all__ = [
     "activation",
@@ -61,8 +61,7 @@ def _input(x, name):
 
 def _contig(a, dtype):
     """``a`` as a C-contiguous, aligned array of ``dtype`` (no copy when it already is one)."""
-    a = np.asarray(a, dtype=dtype, order="C")
-    return a if a.flags.aligned else a.copy()
+    return aligned(np.asarray(a, dtype=dtype, order="C"))
 
 
 def _same_buffer(a, b):
@@ -216,7 +215,7 @@ def _rows_in(a, dtype):
     rows_ok = (cols == 1 or s1 == item) and (
         v.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= cols * item)
     ) and v.flags.aligned
-    return v if rows_ok else np.array(v, order="C")  # a copy (ascontiguousarray keeps misaligned data)
+    return v if rows_ok else aligned(np.ascontiguousarray(v))
 
 
 def _rows_out(o):

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from fastnn._validate import as_array, check_scalar, describe
+from fastnn._validate import aligned, as_array, check_scalar, describe
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -56,7 +56,7 @@ def grad_like(grad, param):
     if g.shape != param.shape:
         raise ValueError(f"grad: expected shape {param.shape} (the shape of param), got {describe(g)}")
     if not (g.flags.c_contiguous and g.flags.aligned):
-        g = np.array(g, order="C")  # a copy (ascontiguousarray keeps misaligned data)
+        g = aligned(np.ascontiguousarray(g))
     return g
 
 

@@ -100,8 +100,14 @@ def as_float(a, name, dtype, *, ndims=None, rows_ok=False):
         return a
     if rows_ok and row_view_ok(a):
         return a
-    return np.array(a, order="C")  # a copy: contiguous and aligned (numpy keeps a misaligned
-                                   # contiguous array as it is in ascontiguousarray)
+    return aligned(np.ascontiguousarray(a))
+
+
+def aligned(a):
+    """``a``, or a C-ordered copy when its data is not aligned to its item size (a buffer
+    offset by a byte, a packed record field): native code reads and writes typed values,
+    and numpy's ascontiguousarray keeps such an array as it is."""
+    return a if a.flags.aligned else np.array(a, order="C")
 
 
 def row_view_ok(a):
