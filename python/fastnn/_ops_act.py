@@ -25,7 +25,7 @@ import numpy as np
 
 from fastnn import _core
 from fastnn._activations import is_rowwise, resolve
-from fastnn._validate import aligned, as_array, check_out, check_scalar, check_size, describe, result_dtype
+from fastnn._validate import aligned, as_array, check_out, check_scalar, check_size, describe, result_dtype, row_view_ok
 
 __all__ = [
     "activation",
@@ -210,12 +210,7 @@ def _rows_in(a, dtype):
         v = a.reshape(-1, cols)  # a view when possible
     if v.dtype != dtype:
         return np.asarray(v, dtype=dtype, order="C")
-    item = v.itemsize
-    s0, s1 = v.strides
-    rows_ok = (cols == 1 or s1 == item) and (
-        v.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= cols * item)
-    ) and v.flags.aligned
-    return v if rows_ok else aligned(np.ascontiguousarray(v))
+    return v if row_view_ok(v) else aligned(np.ascontiguousarray(v))
 
 
 def _rows_out(o):
@@ -229,12 +224,7 @@ def _rows_out(o):
         v = o.reshape(-1, cols)
     else:
         return None
-    item = v.itemsize
-    s0, s1 = v.strides
-    if (cols == 1 or s1 == item) and (v.shape[0] == 1 or (s0 > 0 and s0 % item == 0 and s0 >= cols * item)) \
-            and v.flags.aligned:
-        return v
-    return None
+    return v if row_view_ok(v) else None
 
 
 def _rowwise(inputs, names, out, axis, call):
