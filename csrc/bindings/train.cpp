@@ -267,6 +267,9 @@ void bind_engine(py::module_& m, const char* name) {
                              })
       .def_readwrite("iterations", &E::iterations)
       .def_readwrite("nadam_mu_product", &E::nadam_mu_product)
+      .def_readonly("early_steps", &E::early_steps, "Steps whose updates ran early (beside the backward pass).")
+      .def_readonly("overlapped_products", &E::overlapped_products,
+                    "Gradient products that ran early updates beside their own work.")
       .def("set_opt", &E::set_opt, arg("opt"))
       .def("set_outputs", &E::set_outputs, arg("outputs"))
       .def(

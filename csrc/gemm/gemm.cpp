@@ -17,6 +17,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -324,6 +325,29 @@ void gemm_run(const Plan<T>& P) {
   if (!ok) throw std::bad_alloc();
 }
 
+// A product with side work (see SideWork): shares, more than threads, go to threads as
+// they come free; thread 0 runs side items first, and every thread helps with what is left
+// of them at the end.  Which thread runs a share never changes its arithmetic.
+constexpr int kSideSharesPerThread = 4;
+
+template <class T, class U, class Mid, class Narrow>
+void gemm_run_side(const Plan<T>& P, int team) {
+  SideWork* side = P.g->side;
+  std::atomic<int> next{0};
+  bool ok = true;
+#pragma omp parallel num_threads(team) reduction(&& : ok)
+  {
+    if (omp_get_thread_num() == 0)
+      while (side->run_one()) {
+      }
+    for (int t = next.fetch_add(1, std::memory_order_relaxed); t < P.nt; t = next.fetch_add(1, std::memory_order_relaxed))
+      ok = gemm_thread<T, U, Mid, Narrow>(P, t) && ok;
+    while (side->run_one()) {
+    }
+  }
+  if (!ok) throw std::bad_alloc();
+}
+
 // The tile width (and thread grid) of least modelled cost.  Every tile computes each
 // element of C with the same operations in the same order: bitwise the same result.
 // Plans depend on the shape, the transposes, the epilogue's form and the thread count
@@ -407,7 +431,9 @@ void gemm_pick(const GemmArgs<T>& g) {
   if (swap_pays<T, Narrow>(g)) return gemm_swapped<T, Wide, Mid, Narrow>(g);
   PlanKey key;
   key.m = g.m; key.n = g.n; key.k = g.k;
-  const int nt = gemm_threads(g);
+  const int team = gemm_threads(g);
+  const bool side = g.side && team > 1;
+  const int nt = side ? team * kSideSharesPerThread : team;
   const int flags = int(g.trans_a) | int(g.trans_b) << 1 | int(g.bias != nullptr) << 2 | int(g.z != nullptr) << 3 |
                     int(g.act != nullptr) << 4 | (g.act_id == ACT_RELU || g.act_id == ACT_IDENTITY) << 5;
   key.flags_nt = std::int64_t(flags) | std::int64_t(nt) << 32;
@@ -428,6 +454,11 @@ void gemm_pick(const GemmArgs<T>& g) {
   }
   Plan<T> P = e.plan;
   P.g = &g;
+  if (side && P.nt > 1) {
+    if (e.tile == 2) return gemm_run_side<T, Narrow, Mid, Narrow>(P, team);
+    if (e.tile == 1) return gemm_run_side<T, Mid, Mid, Narrow>(P, team);
+    return gemm_run_side<T, Wide, Mid, Narrow>(P, team);
+  }
   if (e.tile == 2) return gemm_run<T, Narrow, Mid, Narrow>(P);
   if (e.tile == 1) return gemm_run<T, Mid, Mid, Narrow>(P);
   gemm_run<T, Wide, Mid, Narrow>(P);

@@ -467,6 +467,7 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
   T* G = grads_.data();
   char* ready = ws.ready.data();
   for (std::size_t ii = nodes_.size(); ii-- > 0;) {
+    queue_updates(ii + 1);  // early updates: the nodes the pass is past
     const NodeSpec& nd = nodes_[ii];
     const std::size_t t = std::size_t(n_inputs_) + ii;
     if (!req_[t] || skip_node_bwd_[ii]) continue;
@@ -494,7 +495,8 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
           act_backward(dy, dy, nd.act == ACT_RELU ? y : aux, y, B, w, nd.act, T(nd.alpha));
         T* dx = dx_of(t0, &acc);
         dense_backward(dx, nd.trainable ? G + nd.w_off : nullptr,
-                       nd.trainable && nd.use_bias ? G + nd.b_off : nullptr, dy, x, P + nd.w_off, B, in, w, acc);
+                       nd.trainable && nd.use_bias ? G + nd.b_off : nullptr, dy, x, P + nd.w_off, B, in, w, acc,
+                       side(2.0 * double(B) * double(in) * double(w)));
         break;
       }
       case NODE_ACTIVATION: {

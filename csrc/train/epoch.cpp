@@ -81,12 +81,14 @@ EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* h
     st.tensor_grad_norm_sum.assign(pspecs_.size(), 0.0);
   }
   const bool weighted = d.sample_weight != nullptr;
+  const bool early = early_step(a);
   double last_check = now_seconds();
   for (index_t bi = a.batch_begin; bi < a.batch_end; ++bi) {
     const index_t r0 = bi * B, r1 = std::min(d.n, r0 + B), b = r1 - r0;
     if (b <= 0) break;
     const std::int64_t* rows = d.order + r0;
     gather(ws, d, rows, b, a.augment.active() ? &a.augment : nullptr, bi);
+    if (early) begin_early(a.lrs[bi - a.batch_begin]);
     if (!step_grads(ws, b, iterations, true, weighted, host)) {
       st.host_error = true;
       break;

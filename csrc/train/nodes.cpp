@@ -130,7 +130,7 @@ void column_sums(T* db, const T* dz, index_t B, index_t w) {
 
 template <class T>
 void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, index_t B, index_t in, index_t out,
-                    bool accumulate) {
+                    bool accumulate, SideWork* side) {
   if (dW) {  // dW (in,out) = x^T (in,B) dz (B,out)
     GemmArgs<T> g;
     g.trans_a = true;
@@ -139,6 +139,7 @@ void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, in
     g.b = dz; g.ldb = out;
     g.c = dW; g.ldc = out;
     g.num_threads = omp_in_parallel() ? 1 : max_threads();
+    g.side = side;
     Tab<T>::gemm(g);
   }
   if (db) column_sums(db, dz, B, out);
@@ -151,6 +152,7 @@ void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, in
     g.c = dx; g.ldc = in;
     g.beta = accumulate ? T(1) : T(0);
     g.num_threads = omp_in_parallel() ? 1 : max_threads();
+    g.side = side;
     Tab<T>::gemm(g);
   }
 }
@@ -406,7 +408,8 @@ void prelu_backward(T* dx, T* da, const T* dy, const T* x, const T* a, index_t B
   template void act_forward<T>(T*, const T*, index_t, index_t, int, T);                                      \
   template void act_backward<T>(T*, const T*, const T*, const T*, index_t, index_t, int, T);                 \
   template void dense_forward<T>(T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, int, T, bool); \
-  template void dense_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, bool); \
+  template void dense_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, bool,  \
+                                  SideWork*);                                                                \
   template void dropout_forward<T>(T*, T*, const T*, index_t, index_t, double, std::uint64_t, index_t);      \
   template void noise_forward<T>(T*, const T*, index_t, double, std::uint64_t, index_t);                     \
   template void mul_into<T>(T*, const T*, const T*, index_t, bool);                                           \

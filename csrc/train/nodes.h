@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "fastnn/common.h"
+#include "fastnn/gemm.h"
 
 namespace fastnn {
 namespace train {
@@ -21,10 +22,11 @@ template <class T>
 void dense_forward(T* y, T* z, const T* x, const T* W, const T* b, index_t B, index_t in, index_t out, int act, T alpha,
                    bool want_y = true);
 // Given dz (B,out): dW (in,out) = x^T dz, db (out) = column sums of dz (either may be
-// nullptr), dx (B,in) = dz W^T (+= when accumulate; nullptr: not needed).
+// nullptr), dx (B,in) = dz W^T (+= when accumulate; nullptr: not needed).  `side`: work
+// the products may run beside their own (GemmArgs::side).
 template <class T>
 void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, index_t B, index_t in, index_t out,
-                    bool accumulate);
+                    bool accumulate, SideWork* side = nullptr);
 
 // Inverted dropout: mask (B,w) = 1/(1-rate) kept, 0 dropped; y = x * mask.  Element i draws
 // counter base + i (base: the offset of these rows in the batch).

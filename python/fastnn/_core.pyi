@@ -337,6 +337,10 @@ class _EpochStats(TypedDict):
 class Engine32:
     iterations: int
     nadam_mu_product: float
+    @property
+    def early_steps(self) -> int: ...
+    @property
+    def overlapped_products(self) -> int: ...
     def __init__(
         self,
         nodes: Sequence[NodeSpec],
@@ -401,6 +405,10 @@ class Engine32:
 class Engine64:
     iterations: int
     nadam_mu_product: float
+    @property
+    def early_steps(self) -> int: ...
+    @property
+    def overlapped_products(self) -> int: ...
     def __init__(
         self,
         nodes: Sequence[NodeSpec],

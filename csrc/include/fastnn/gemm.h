@@ -7,6 +7,20 @@
 
 namespace fastnn {
 
+// Memory-bound work that a multi-threaded GEMM runs beside its own: one thread takes the
+// side items first while the others start on the product, which is cut into more shares
+// than threads and handed out as threads come free; whoever runs out of one kind helps
+// with the other.  An optimizer step streaming a layer's parameters from memory then
+// overlaps another layer's compute-bound gradient product instead of following it.
+// run_one() runs one item and returns false when none is left; it must not throw, nor
+// touch the GEMM's operands.
+struct SideWork {
+  virtual bool run_one() = 0;
+
+ protected:
+  ~SideWork() = default;
+};
+
 template <class T>
 struct GemmArgs {
   bool trans_a = false, trans_b = false;
@@ -22,6 +36,7 @@ struct GemmArgs {
   T act_alpha = 0;
   int act_id = -1;                    // act's ActId when known: identity and relu run in registers
   int num_threads = 1;                // upper bound; the driver may use fewer
+  SideWork* side = nullptr;           // run beside a multi-threaded product (single-threaded: left)
 };
 
 struct GemmKernels {

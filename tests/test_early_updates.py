@@ -1,0 +1,137 @@
+"""Early updates: on several threads, a network of 256k+ parameters has each layer's
+parameters updated as soon as the backward pass is past it, beside the earlier layers'
+gradient products.  The result must be the update after the whole backward pass, to the
+bit: each case trains at 1 thread (no early updates) and at 2, and compares weights and
+optimizer state."""
+import numpy as np
+import pytest
+
+import fastnn as fnn
+
+L = fnn.layers
+O = fnn.optimizers
+
+
+def _data(n=512, d=300, classes=10):
+    rng = np.random.default_rng(7)
+    return rng.standard_normal((n, d)).astype(np.float32), rng.integers(0, classes, n)
+
+
+def _sequential(opt, extra=(), seed=0, dtype="float32", **dense_kw):
+    # 300*512 + 512*512 + 512*10 weights: 421k parameters; the second layer's update
+    # (262k) is large enough to run beside the first layer's weight gradient.
+    layers = [L.Input(300), L.Dense(512, activation="relu", **dense_kw), *extra,
+              L.Dense(512, activation="relu"), L.Dense(10)]
+    m = fnn.Sequential(layers, seed=seed, dtype=dtype)
+    m.compile(optimizer=opt, loss=fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return m
+
+
+def _train_at(threads, build, fit_kw=None):
+    x, y = _data()
+    before = fnn.get_num_threads()
+    try:
+        fnn.set_num_threads(threads)
+        m = build()
+        m.fit(x, y, batch_size=128, epochs=2, verbose=0, seed=3, **(fit_kw or {}))
+    finally:
+        fnn.set_num_threads(before)
+    eng = m._engine
+    state = [np.array(s) for s in eng.opt_state]
+    return m, [np.array(w) for w in m.get_weights()], state, eng
+
+
+def _assert_same(build, fit_kw=None, early=True):
+    _, w1, s1, e1 = _train_at(1, build, fit_kw)
+    _, w2, s2, e2 = _train_at(2, build, fit_kw)
+    assert e1.early_steps == 0  # one thread: the whole backward pass first
+    if early:
+        assert e2.early_steps == 8 and e2.overlapped_products > 0
+    else:
+        assert e2.early_steps == 0
+    assert e1.iterations == e2.iterations == 8
+    for a, b in zip(w1 + s1, w2 + s2):
+        np.testing.assert_array_equal(a, b)
+
+
+OPTIMIZERS = {
+    "adam": lambda: O.Adam(1e-3),
+    "adam-amsgrad": lambda: O.Adam(1e-3, amsgrad=True),
+    "adamw": lambda: O.AdamW(1e-3, weight_decay=0.01),
+    "nadam": lambda: O.Nadam(2e-3),
+    "adamax": lambda: O.Adamax(2e-3),
+    "sgd-nesterov": lambda: O.SGD(0.01, momentum=0.9, nesterov=True),
+    "rmsprop-centered": lambda: O.RMSprop(1e-3, momentum=0.5, centered=True),
+    "adagrad": lambda: O.Adagrad(0.01),
+    "adadelta": lambda: O.Adadelta(1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_early_updates_equal_the_full_step(name):
+    _assert_same(lambda: _sequential(OPTIMIZERS[name]()))
+
+
+def test_early_updates_with_a_schedule_float64_batchnorm_and_a_frozen_layer():
+    sched = fnn.schedules.ExponentialDecay(1e-2, decay_steps=3, decay_rate=0.5)
+
+    def build():
+        m = _sequential(O.Adam(sched), extra=(L.BatchNormalization(),), dtype="float64")
+        m.layers[1].trainable = False  # the first Dense: frozen (its update never runs)
+        m.compile(optimizer=O.Adam(sched), loss=fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return m
+
+    _assert_same(build)
+
+
+def test_early_updates_in_a_functional_model_with_two_outputs():
+    def build():
+        inp = L.Input(300)
+        h = L.Dense(512, activation="relu")(inp)
+        h2 = L.Dense(512, activation="relu")(h)
+        a = L.Dense(10, name="a")(h2)
+        b = L.Dense(1, name="b")(h)
+        m = fnn.Model(inp, {"a": a, "b": b}, seed=0)
+        m.compile(optimizer=O.Adam(1e-3),
+                  loss={"a": fnn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        "b": fnn.losses.MeanSquaredError()},
+                  loss_weights={"a": 1.0, "b": 0.5})
+        return m
+
+    x, y = _data()
+    yb = x[:, :1].astype(np.float32)
+    runs = []
+    for threads in (1, 2):
+        before = fnn.get_num_threads()
+        try:
+            fnn.set_num_threads(threads)
+            m = build()
+            m.fit(x, {"a": y, "b": yb}, batch_size=128, epochs=2, verbose=0, seed=3)
+        finally:
+            fnn.set_num_threads(before)
+        runs.append((m._engine.early_steps, [np.array(w) for w in m.get_weights()]))
+    assert runs[0][0] == 0 and runs[1][0] == 8
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("case", ["l2", "clipnorm", "global_clipnorm", "clipvalue"])
+def test_steps_that_need_the_whole_gradient_first_do_not_update_early(case):
+    if case == "l2":
+        build = lambda: _sequential(O.Adam(1e-3), kernel_regularizer=fnn.regularizers.L2(1e-3))  # noqa: E731
+    else:
+        build = lambda: _sequential(O.Adam(1e-3, **{case: 0.5}))  # noqa: E731
+    _assert_same(build, early=False)
+
+
+def test_small_networks_do_not_update_early():
+    x, y = _data(d=20)
+    m = fnn.Sequential([L.Input(20), L.Dense(64, activation="relu"), L.Dense(10)], seed=0)
+    m.compile(optimizer=O.Adam(1e-3), loss=fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    before = fnn.get_num_threads()
+    try:
+        fnn.set_num_threads(2)
+        m.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    finally:
+        fnn.set_num_threads(before)
+    assert m._engine.iterations == 4 and m._engine.early_steps == 0
