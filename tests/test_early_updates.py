@@ -72,6 +72,35 @@ def test_early_updates_equal_the_full_step(name):
     _assert_same(lambda: _sequential(OPTIMIZERS[name]()))
 
 
+@pytest.mark.parametrize("name", ["adam", "nadam", "sgd-nesterov"])
+def test_early_updates_of_weight_rows_equal_the_full_step(name):
+    # 2 x 256 x 1024 x 1024 flops per product: each layer's weight gradient runs in row
+    # blocks (after its input gradient), and the rows' updates are queued block by block.
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((1024, 1024)).astype(np.float32), rng.integers(0, 10, 1024)
+
+    def build():
+        m = fnn.Sequential([L.Input(1024), L.Dense(1024, activation="relu"), L.Dense(1024, activation="tanh"),
+                            L.Dense(10)], seed=1)
+        m.compile(optimizer=OPTIMIZERS[name](), loss=fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return m
+
+    runs = []
+    for threads in (1, 2):
+        before = fnn.get_num_threads()
+        try:
+            fnn.set_num_threads(threads)
+            m = build()
+            m.fit(x, y, batch_size=256, epochs=1, verbose=0, seed=3)
+        finally:
+            fnn.set_num_threads(before)
+        runs.append((m._engine.early_steps, m._engine.overlapped_products,
+                     [np.array(w) for w in m.get_weights()] + [np.array(s) for s in m._engine.opt_state]))
+    assert runs[0][0] == 0 and runs[1][0] == 4 and runs[1][1] > 0
+    for a, b in zip(runs[0][2], runs[1][2]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_early_updates_with_a_schedule_float64_batchnorm_and_a_frozen_layer():
     sched = fnn.schedules.ExponentialDecay(1e-2, decay_steps=3, decay_rate=0.5)
 

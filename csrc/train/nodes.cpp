@@ -1,6 +1,8 @@
 // Layer passes of the training engine (see nodes.h).
 #include "train/nodes.h"
 
+#include <algorithm>
+
 #include <omp.h>
 
 #include <cmath>
@@ -128,33 +130,59 @@ void column_sums(T* db, const T* dz, index_t B, index_t w) {
   parallel_columns(B, w, [&](index_t c0, index_t c1) { fn(db + c0, dz + c0, B, c1 - c0, w); });
 }
 
+namespace {
+// dW rows [r0, r1) (in,out) = x[:, r0:r1]^T (rows, B) dz (B,out)
+template <class T>
+void dense_weight_grad(T* dW, const T* dz, const T* x, index_t B, index_t in, index_t out, index_t r0, index_t r1,
+                       SideWork* side) {
+  GemmArgs<T> g;
+  g.trans_a = true;
+  g.m = r1 - r0; g.n = out; g.k = B;
+  g.a = x + r0; g.lda = in;
+  g.b = dz; g.ldb = out;
+  g.c = dW + r0 * out; g.ldc = out;
+  g.num_threads = omp_in_parallel() ? 1 : max_threads();
+  g.side = side;
+  Tab<T>::gemm(g);
+}
+
+// dx (B,in) = dz (B,out) W^T (out,in)
+template <class T>
+void dense_input_grad(T* dx, const T* dz, const T* W, index_t B, index_t in, index_t out, bool accumulate,
+                      SideWork* side) {
+  GemmArgs<T> g;
+  g.trans_b = true;
+  g.m = B; g.n = in; g.k = out;
+  g.a = dz; g.lda = out;
+  g.b = W; g.ldb = out;
+  g.c = dx; g.ldc = in;
+  g.beta = accumulate ? T(1) : T(0);
+  g.num_threads = omp_in_parallel() ? 1 : max_threads();
+  g.side = side;
+  Tab<T>::gemm(g);
+}
+}  // namespace
+
 template <class T>
 void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, index_t B, index_t in, index_t out,
-                    bool accumulate, SideWork* side) {
-  if (dW) {  // dW (in,out) = x^T (in,B) dz (B,out)
-    GemmArgs<T> g;
-    g.trans_a = true;
-    g.m = in; g.n = out; g.k = B;
-    g.a = x; g.lda = in;
-    g.b = dz; g.ldb = out;
-    g.c = dW; g.ldc = out;
-    g.num_threads = omp_in_parallel() ? 1 : max_threads();
-    g.side = side;
-    Tab<T>::gemm(g);
+                    bool accumulate, BackwardHooks* hooks) {
+  const double flops = 2.0 * double(B) * double(in) * double(out);
+  if (!hooks) {
+    if (dW) dense_weight_grad(dW, dz, x, B, in, out, 0, in, nullptr);
+    if (db) column_sums(db, dz, B, out);
+    if (dx) dense_input_grad(dx, dz, W, B, in, out, accumulate, nullptr);
+    return;
+  }
+  if (dx) dense_input_grad(dx, dz, W, B, in, out, accumulate, hooks->side(flops));
+  if (dW) {
+    const index_t blocks = std::max<index_t>(1, std::min(hooks->row_blocks, in));
+    for (index_t k = 0; k < blocks; ++k) {
+      const index_t r0 = in * k / blocks, r1 = in * (k + 1) / blocks;
+      dense_weight_grad(dW, dz, x, B, in, out, r0, r1, hooks->side(flops * double(r1 - r0) / double(in)));
+      hooks->rows_done(r1);
+    }
   }
   if (db) column_sums(db, dz, B, out);
-  if (dx) {  // dx (B,in) = dz (B,out) W^T (out,in)
-    GemmArgs<T> g;
-    g.trans_b = true;
-    g.m = B; g.n = in; g.k = out;
-    g.a = dz; g.lda = out;
-    g.b = W; g.ldb = out;
-    g.c = dx; g.ldc = in;
-    g.beta = accumulate ? T(1) : T(0);
-    g.num_threads = omp_in_parallel() ? 1 : max_threads();
-    g.side = side;
-    Tab<T>::gemm(g);
-  }
 }
 
 template <class T>
@@ -409,7 +437,7 @@ void prelu_backward(T* dx, T* da, const T* dy, const T* x, const T* a, index_t B
   template void act_backward<T>(T*, const T*, const T*, const T*, index_t, index_t, int, T);                 \
   template void dense_forward<T>(T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, int, T, bool); \
   template void dense_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, index_t, bool,  \
-                                  SideWork*);                                                                \
+                                  BackwardHooks*);                                                           \
   template void dropout_forward<T>(T*, T*, const T*, index_t, index_t, double, std::uint64_t, index_t);      \
   template void noise_forward<T>(T*, const T*, index_t, double, std::uint64_t, index_t);                     \
   template void mul_into<T>(T*, const T*, const T*, index_t, bool);                                           \

@@ -21,12 +21,23 @@ template <class T> void act_backward(T* dz, const T* dy, const T* z, const T* y,
 template <class T>
 void dense_forward(T* y, T* z, const T* x, const T* W, const T* b, index_t B, index_t in, index_t out, int act, T alpha,
                    bool want_y = true);
+// Early updates (the engine's): work for the products to run beside their own, and a note
+// as dW's rows become final.
+struct BackwardHooks {
+  virtual SideWork* side(double flops) = 0;  // for a product of `flops`, or nullptr
+  virtual void rows_done(index_t r1) = 0;    // dW rows [0, r1) are final (W no longer read)
+  index_t row_blocks = 1;                    // dW in this many blocks of rows
+
+ protected:
+  ~BackwardHooks() = default;
+};
+
 // Given dz (B,out): dW (in,out) = x^T dz, db (out) = column sums of dz (either may be
-// nullptr), dx (B,in) = dz W^T (+= when accumulate; nullptr: not needed).  `side`: work
-// the products may run beside their own (GemmArgs::side).
+// nullptr), dx (B,in) = dz W^T (+= when accumulate; nullptr: not needed).  With hooks, dx
+// comes first, then dW block by block (same results in either order).
 template <class T>
 void dense_backward(T* dx, T* dW, T* db, const T* dz, const T* x, const T* W, index_t B, index_t in, index_t out,
-                    bool accumulate, SideWork* side = nullptr);
+                    bool accumulate, BackwardHooks* hooks = nullptr);
 
 // Inverted dropout: mask (B,w) = 1/(1-rate) kept, 0 dropped; y = x * mask.  Element i draws
 // counter base + i (base: the offset of these rows in the batch).

@@ -5,6 +5,7 @@
 // so every figure is independent of the thread count.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "fastnn/dispatch.h"
@@ -114,8 +115,17 @@ void Engine<T>::plan_early_updates() {
     own[std::size_t(p.node)].push_back({p.off, p.size});
     early_params_ += p.size;
   }
+  rows_early_.assign(nodes_.size(), 0);
+  node_queued_.assign(nodes_.size(), 0);
   if (!early_ok_) return;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const NodeSpec& nd = nodes_[i];
+    const index_t in = width_[std::size_t(nd.inputs[0])], w_size = in * nd.width;
+    index_t total = 0;
+    for (const Span& r : own[i]) total += r.len;
+    rows_early_[i] = nd.kind == NODE_DENSE && total == w_size + (nd.use_bias ? nd.width : 0) &&
+                     std::any_of(own[i].begin(), own[i].end(), [&](const Span& r) { return r.off == nd.w_off && r.len == w_size; }) &&
+                     (!nd.use_bias || nd.b_off == nd.w_off + w_size);
     std::vector<Span>& runs = own[i];
     std::sort(runs.begin(), runs.end(), [](const Span& a, const Span& b) { return a.off < b.off; });
     for (std::size_t r = 0; r < runs.size();) {
@@ -142,19 +152,26 @@ void Engine<T>::begin_early(double lr) {
   side_.next.store(0, std::memory_order_relaxed);
   side_.update = update_fn(lr);
   queued_from_ = nodes_.size();
+  std::fill(node_queued_.begin(), node_queued_.end(), 0);
   side_on_ = true;
   ++early_steps;
 }
 
 template <class T>
-void Engine<T>::queue_updates(std::size_t first_node) {
-  if (!side_on_ || first_node >= queued_from_) return;
+void Engine<T>::queue_spans(std::size_t node, index_t end_off) {
+  const std::vector<Span>& sp = node_spans_[node];
+  std::size_t& q = node_queued_[node];
+  if (q >= sp.size() || sp[q].off + sp[q].len > end_off) return;
   // (Threads that found the queue empty moved `next` past its end.)
   side_.next.store(std::min(side_.n, side_.next.load(std::memory_order_relaxed)), std::memory_order_relaxed);
-  for (std::size_t i = queued_from_; i-- > first_node;)
-    side_.spans.insert(side_.spans.end(), node_spans_[i].begin(), node_spans_[i].end());
+  for (; q < sp.size() && sp[q].off + sp[q].len <= end_off; ++q) side_.spans.push_back(sp[q]);
   side_.n = index_t(side_.spans.size());
-  queued_from_ = first_node;
+}
+
+template <class T>
+void Engine<T>::queue_updates(std::size_t first_node) {
+  if (!side_on_) return;
+  for (; queued_from_ > first_node; --queued_from_) queue_spans(queued_from_ - 1, std::numeric_limits<index_t>::max());
 }
 
 template <class T>
@@ -388,6 +405,7 @@ void Engine<T>::optimizer_step(double lr) {
   template bool Engine<T>::early_step(const EpochArgs&) const; \
   template void Engine<T>::begin_early(double);         \
   template void Engine<T>::queue_updates(std::size_t);  \
+  template void Engine<T>::queue_spans(std::size_t, index_t); \
   template void Engine<T>::set_mask(const T*);          \
   template void Engine<T>::apply_mask();
 FASTNN_INST(float)
