@@ -74,8 +74,9 @@ def test_early_updates_equal_the_full_step(name):
 
 @pytest.mark.parametrize("name", ["adam", "nadam", "sgd-nesterov"])
 def test_early_updates_of_weight_rows_equal_the_full_step(name):
-    # 2 x 256 x 1024 x 1024 flops per product: each layer's weight gradient runs in row
-    # blocks (after its input gradient), and the rows' updates are queued block by block.
+    # 2 x 256 x 1024 x 1024 flops per product: the input layer's weight gradient runs in
+    # row blocks, and the rows' updates are queued block by block (the hidden layers' after
+    # their input gradients).
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((1024, 1024)).astype(np.float32), rng.integers(0, 10, 1024)
 

@@ -494,12 +494,12 @@ bool Engine<T>::backward(Workspace<T>& ws, index_t B, Host<T>* host) {
         if (!skip_act_bwd_[ii] && nd.act != ACT_IDENTITY)  // relu: from y (no z kept)
           act_backward(dy, dy, nd.act == ACT_RELU ? y : aux, y, B, w, nd.act, T(nd.alpha));
         T* dx = dx_of(t0, &acc);
-        NodeHooks hooks;  // early updates: W's rows queued as dW's are done
+        NodeHooks hooks;  // early updates (an input layer's W rows queued as dW's are done)
         hooks.e = this;
         hooks.node = ii;
         hooks.w_off = nd.w_off;
         hooks.row_len = w;
-        if (nd.trainable && rows_early_[ii])
+        if (!dx && nd.trainable && rows_early_[ii])
           hooks.row_blocks =
               std::min<index_t>(kEarlyRowBlocks, index_t(2.0 * double(B) * double(in) * double(w) / kEarlyRowBlockFlops));
         dense_backward(dx, nd.trainable ? G + nd.w_off : nullptr,

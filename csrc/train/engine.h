@@ -235,11 +235,13 @@ class Engine {
   index_t early_params_ = 0;                   // trainable parameters
   std::vector<std::vector<Span>> node_spans_;  // per node: its trainable parameters, in spans
   std::vector<std::size_t> node_queued_;       // per node: how many of its spans are queued
-  // Per node: a dense layer whose trainable parameters are W then b, side by side: its W
-  // rows can be queued block by block as dW's rows are done (after dx, which reads W).
-  // Up to kEarlyRowBlocks blocks of at least kEarlyRowBlockFlops (smaller blocks made
-  // 784-512-256-10 3 % slower).  With the row blocks, 1024-2048-2048-10 epochs ran 3.3 %
-  // faster than with no early updates (8 of 8 paired epochs; whole layers only: 0.6 %).
+  // Per node: a dense layer whose trainable parameters are W then b, side by side.  When
+  // it is an input layer (no dx: nothing follows it in the backward pass for its update to
+  // run beside), its dW runs in up to kEarlyRowBlocks blocks of rows of at least
+  // kEarlyRowBlockFlops, each block's rows queued as soon as they are done.  (Smaller blocks
+  // made 784-512-256-10 3 % slower; hidden layers in blocks repacked dz once per block for
+  // no gain.)  1024-2048-2048-10 epochs ran 2.5-3.3 % faster with early updates than
+  // without (paired epochs; whole layers only: 0.6-2.3 %).
   std::vector<char> rows_early_;
   static constexpr index_t kEarlyRowBlocks = 4;
   static constexpr double kEarlyRowBlockFlops = 2.5e8;
