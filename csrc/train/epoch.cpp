@@ -82,6 +82,7 @@ EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* h
   }
   const bool weighted = d.sample_weight != nullptr;
   const bool early = early_step(a);
+  side_on_ = false;  // (a step that ended in an exception may have left it on)
   double last_check = now_seconds();
   for (index_t bi = a.batch_begin; bi < a.batch_end; ++bi) {
     const index_t r0 = bi * B, r1 = std::min(d.n, r0 + B), b = r1 - r0;
@@ -91,6 +92,7 @@ EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* h
     if (early) begin_early(a.lrs[bi - a.batch_begin]);
     if (!step_grads(ws, b, iterations, true, weighted, host)) {
       st.host_error = true;
+      side_on_ = false;
       break;
     }
     const double loss = loss_total(ws, b, weighted, &st.output_loss_sum);
@@ -207,6 +209,7 @@ bool Engine<T>::predict(const Data<T>& d, index_t batch_size, const std::vector<
 
 template <class T>
 double Engine<T>::compute_gradients(const Data<T>& d, std::int64_t step, Host<T>* host, bool* ok) {
+  side_on_ = false;  // (a step that ended in an exception may have left it on) no updates here
   const index_t b = d.n;
   prepare(train_ws_, b, true);
   Workspace<T>& ws = train_ws_;
