@@ -43,6 +43,27 @@ Engine<T>::Engine(std::vector<NodeSpec> nodes, std::vector<index_t> input_widths
 }
 
 template <class T>
+std::vector<typename Engine<T>::Span> Engine<T>::param_reads(std::size_t i) const {
+  const NodeSpec& nd = nodes_[i];
+  const index_t w = nd.width;
+  std::vector<Span> r;
+  switch (nd.kind) {
+    case NODE_DENSE:  // W (in, out), b (out)
+      r.push_back({nd.w_off, width_[std::size_t(nd.inputs[0])] * w});
+      if (nd.use_bias) r.push_back({nd.b_off, w});
+      break;
+    case NODE_PRELU: r.push_back({nd.w_off, w}); break;
+    case NODE_BATCHNORM:  // gamma, beta: each optional
+    case NODE_LAYERNORM:
+      if (nd.w_off >= 0) r.push_back({nd.w_off, w});
+      if (nd.b_off >= 0) r.push_back({nd.b_off, w});
+      break;
+    default: break;
+  }
+  return r;
+}
+
+template <class T>
 void Engine<T>::check_structure() {
   const index_t np = params_.size(), ns = state_.size();
   auto in_params = [&](index_t off, index_t len) { return off >= 0 && len >= 0 && off + len <= np; };
@@ -65,8 +86,7 @@ void Engine<T>::check_structure() {
     bool ok = true;
     switch (nd.kind) {
       case NODE_DENSE:
-        ok = in_params(nd.w_off, in * w) && (!nd.use_bias || in_params(nd.b_off, w));
-        if (!(nd.act == kActSoftmax || nd.act == kActLogSoftmax || (nd.act >= 0 && nd.act < ACT_COUNT))) ok = false;
+        ok = nd.act == kActSoftmax || nd.act == kActLogSoftmax || (nd.act >= 0 && nd.act < ACT_COUNT);
         break;
       case NODE_ACTIVATION:
         ok = w == in && (nd.act == kActSoftmax || nd.act == kActLogSoftmax || (nd.act >= 0 && nd.act < ACT_COUNT));
@@ -74,13 +94,10 @@ void Engine<T>::check_structure() {
       case NODE_DROPOUT: ok = w == in && nd.rate >= 0 && nd.rate < 1; break;
       case NODE_NOISE: ok = w == in && nd.stddev >= 0; break;
       case NODE_BATCHNORM:
-        ok = w == in && nd.s_off >= 0 && nd.s_off + 2 * w <= ns && (nd.w_off < 0 || in_params(nd.w_off, w)) &&
-             (nd.b_off < 0 || in_params(nd.b_off, w));
+        ok = w == in && nd.s_off >= 0 && nd.s_off + 2 * w <= ns;
         break;
-      case NODE_LAYERNORM:
-        ok = w == in && (nd.w_off < 0 || in_params(nd.w_off, w)) && (nd.b_off < 0 || in_params(nd.b_off, w));
-        break;
-      case NODE_PRELU: ok = w == in && in_params(nd.w_off, w); break;
+      case NODE_LAYERNORM: ok = w == in; break;
+      case NODE_PRELU: ok = w == in; break;
       case NODE_ADD:
         for (int t : nd.inputs) ok = ok && width_[std::size_t(t)] == w;
         break;
@@ -92,6 +109,7 @@ void Engine<T>::check_structure() {
       }
       case NODE_PYTHON: ok = nd.py_index >= 0; break;
     }
+    for (const Span& r : param_reads(i)) ok = ok && in_params(r.off, r.len);
     if (!ok) throw std::invalid_argument(node_name(i) + ": inconsistent shapes or parameter offsets");
   }
   for (const ParamSpec& p : pspecs_)

@@ -209,6 +209,11 @@ class Engine {
   struct Span { index_t off, len; };
   static constexpr index_t kSpan = index_t(1) << 14;
   std::vector<Span> spans_;
+  // Runs (offset, length) sorted and merged where they touch, cut into pieces of <= kSpan.
+  static std::vector<Span> cut_spans(std::vector<Span> runs);
+  // The parameter ranges node i reads (offset, length): checked by check_structure, and
+  // what early updates must not touch while node i's passes may still run.
+  std::vector<Span> param_reads(std::size_t i) const;
   // Early updates: in a step that needs no figure over the whole gradient first (no
   // penalties, clipping, pruning mask or diagnostics), a node's parameters are updated as
   // soon as the backward pass is past it, as side work of the earlier layers' gradient
@@ -220,11 +225,11 @@ class Engine {
     index_t n = 0;            // spans.size(), read inside products
     std::atomic<index_t> next{0};
     std::function<void(index_t, index_t)> update;
+    void run(index_t i) const { update(spans[std::size_t(i)].off, spans[std::size_t(i)].off + spans[std::size_t(i)].len); }
     bool run_one() override {
       const index_t i = next.fetch_add(1, std::memory_order_relaxed);
       if (i >= n) return false;
-      const Span& sp = spans[std::size_t(i)];
-      update(sp.off, sp.off + sp.len);
+      run(i);
       return true;
     }
   };

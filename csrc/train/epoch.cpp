@@ -92,7 +92,6 @@ EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* h
     if (early) begin_early(a.lrs[bi - a.batch_begin]);
     if (!step_grads(ws, b, iterations, true, weighted, host)) {
       st.host_error = true;
-      side_on_ = false;
       break;
     }
     const double loss = loss_total(ws, b, weighted, &st.output_loss_sum);

@@ -68,71 +68,51 @@ void Engine<T>::set_opt(const OptSpec& o) {
   std::vector<Span> runs;
   for (const ParamSpec& p : pspecs_)
     if (p.trainable && p.size > 0) runs.push_back({p.off, p.size});
+  spans_ = cut_spans(std::move(runs));
+  plan_early_updates();
+}
+
+template <class T>
+std::vector<typename Engine<T>::Span> Engine<T>::cut_spans(std::vector<Span> runs) {
   std::sort(runs.begin(), runs.end(), [](const Span& a, const Span& b) { return a.off < b.off; });
-  spans_.clear();
+  std::vector<Span> out;
   for (std::size_t i = 0; i < runs.size();) {
     index_t off = runs[i].off, end = off + runs[i].len;
     for (++i; i < runs.size() && runs[i].off <= end; ++i) end = std::max(end, runs[i].off + runs[i].len);
-    for (index_t b = off; b < end; b += kSpan) spans_.push_back({b, std::min(kSpan, end - b)});
+    for (index_t b = off; b < end; b += kSpan) out.push_back({b, std::min(kSpan, end - b)});
   }
-  plan_early_updates();
+  return out;
 }
 
 template <class T>
 void Engine<T>::plan_early_updates() {
   // A node's parameters may be updated once the backward pass is past it when no other node
-  // reads them (its own offsets cover only its own tensors) and no node is a Python layer.
+  // reads them and no node is a Python layer.
   node_spans_.assign(nodes_.size(), {});
+  node_queued_.assign(nodes_.size(), 0);
+  rows_early_.assign(nodes_.size(), 0);
   early_params_ = 0;
   early_ok_ = true;
   for (const NodeSpec& nd : nodes_) early_ok_ = early_ok_ && nd.kind != NODE_PYTHON;
-  // The parameters node i reads: (offset, length) pairs.
-  const auto reads = [&](std::size_t i) {
-    const NodeSpec& nd = nodes_[i];
-    const index_t w = nd.width, in = width_[std::size_t(nd.inputs[0])];
-    std::vector<Span> r;
-    switch (nd.kind) {
-      case NODE_DENSE:
-        r.push_back({nd.w_off, in * w});
-        if (nd.use_bias) r.push_back({nd.b_off, w});
-        break;
-      case NODE_BATCHNORM:
-      case NODE_LAYERNORM:
-      case NODE_PRELU:
-        if (nd.w_off >= 0) r.push_back({nd.w_off, w});
-        if (nd.kind != NODE_PRELU && nd.b_off >= 0) r.push_back({nd.b_off, w});
-        break;
-      default: break;
-    }
-    return r;
-  };
   std::vector<std::vector<Span>> own(nodes_.size());
   for (const ParamSpec& p : pspecs_) {
     if (!p.trainable || p.size <= 0) continue;
     for (std::size_t i = 0; i < nodes_.size(); ++i)
       if (int(i) != p.node)
-        for (const Span& r : reads(i)) early_ok_ = early_ok_ && (r.off + r.len <= p.off || r.off >= p.off + p.size);
+        for (const Span& r : param_reads(i)) early_ok_ = early_ok_ && (r.off + r.len <= p.off || r.off >= p.off + p.size);
     own[std::size_t(p.node)].push_back({p.off, p.size});
     early_params_ += p.size;
   }
-  rows_early_.assign(nodes_.size(), 0);
-  node_queued_.assign(nodes_.size(), 0);
   if (!early_ok_) return;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const NodeSpec& nd = nodes_[i];
-    const index_t in = width_[std::size_t(nd.inputs[0])], w_size = in * nd.width;
-    index_t total = 0;
-    for (const Span& r : own[i]) total += r.len;
-    rows_early_[i] = nd.kind == NODE_DENSE && total == w_size + (nd.use_bias ? nd.width : 0) &&
-                     std::any_of(own[i].begin(), own[i].end(), [&](const Span& r) { return r.off == nd.w_off && r.len == w_size; }) &&
+    node_spans_[i] = cut_spans(std::move(own[i]));
+    // W then b side by side: its spans run from w_off over exactly in * out (+ out) elements
+    const index_t w_size = width_[std::size_t(nd.inputs[0])] * nd.width, len = w_size + (nd.use_bias ? nd.width : 0);
+    const std::vector<Span>& sp = node_spans_[i];
+    rows_early_[i] = nd.kind == NODE_DENSE && !sp.empty() && sp.front().off == nd.w_off &&
+                     sp.back().off + sp.back().len == nd.w_off + len && index_t(sp.size()) == (len + kSpan - 1) / kSpan &&
                      (!nd.use_bias || nd.b_off == nd.w_off + w_size);
-    std::vector<Span>& runs = own[i];
-    std::sort(runs.begin(), runs.end(), [](const Span& a, const Span& b) { return a.off < b.off; });
-    for (std::size_t r = 0; r < runs.size();) {
-      index_t off = runs[r].off, end = off + runs[r].len;
-      for (++r; r < runs.size() && runs[r].off <= end; ++r) end = std::max(end, runs[r].off + runs[r].len);
-      for (index_t b = off; b < end; b += kSpan) node_spans_[i].push_back({b, std::min(kSpan, end - b)});
-    }
   }
 }
 
@@ -381,8 +361,7 @@ void Engine<T>::optimizer_step(double lr) {
     const index_t first = std::min(side_.n, side_.next.load(std::memory_order_relaxed));
     // (contiguous shares, as below: spans handed out one by one ran ~2 % slower)
     parallel_range(side_.n - first, double(kSpan), [&](index_t r0, index_t r1) {
-      for (index_t r = first + r0; r < first + r1; ++r) side_.update(side_.spans[std::size_t(r)].off,
-                                                                     side_.spans[std::size_t(r)].off + side_.spans[std::size_t(r)].len);
+      for (index_t r = first + r0; r < first + r1; ++r) side_.run(r);
     }, 1);
   } else {
     const auto update = update_fn(lr);
@@ -402,6 +381,7 @@ void Engine<T>::optimizer_step(double lr) {
   template std::function<void(index_t, index_t)> Engine<T>::update_fn(double); \
   template void Engine<T>::finish_step();               \
   template void Engine<T>::plan_early_updates();        \
+  template std::vector<Engine<T>::Span> Engine<T>::cut_spans(std::vector<Span>); \
   template bool Engine<T>::early_step(const EpochArgs&) const; \
   template void Engine<T>::begin_early(double);         \
   template void Engine<T>::queue_updates(std::size_t);  \
