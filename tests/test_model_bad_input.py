@@ -367,3 +367,35 @@ def test_bad_x_property(spec, call):
             m.train_on_batch(x, y)
     assert str(info.value).startswith("x") or "x and y" in str(info.value), str(info.value)
     assert snap.unchanged()
+
+
+def _engine(kind, w_off, b_off=-1, n_params=40, use_bias=False, s_off=-1, n_state=0):
+    # One node on a 4-wide input (Dense: 4 -> 4), built directly on the native engine.
+    from fastnn import _core
+
+    nd = _core.NodeSpec()
+    nd.kind, nd.inputs, nd.width, nd.use_bias = kind, [0], 4, use_bias
+    nd.w_off, nd.b_off, nd.s_off = w_off, b_off, s_off
+    p = _core.ParamSpec()
+    p.off, p.size, p.node = max(w_off, 0), 4, 0
+    out = _core.OutputSpec()
+    out.tensor = 1
+    return _core.Engine32([nd], [4], [p], n_params, n_state, [out], _core.OptSpec())
+
+
+@pytest.mark.parametrize("kind, w_off, b_off, use_bias, n_params", [
+    (0, 30, -1, False, 40),    # dense W (16) past the buffer's end
+    (0, 0, 38, True, 40),      # dense bias past the end
+    (0, -1, -1, False, 40),    # dense without W
+    (6, -1, -1, False, 40),    # PReLU without its slopes
+    (5, 38, -1, False, 40),    # LayerNorm gamma past the end
+])
+def test_native_engine_rejects_parameter_offsets_outside_the_buffer(kind, w_off, b_off, use_bias, n_params):
+    with pytest.raises(ValueError, match="parameter offsets"):
+        _engine(kind, w_off, b_off, n_params, use_bias)
+
+
+def test_native_engine_accepts_consistent_offsets():
+    _engine(0, 0, 16, 20, use_bias=True)
+    _engine(5, -1, -1, 8)  # LayerNorm without gamma and beta
+    _engine(4, 0, 4, 8, s_off=0, n_state=8)  # BatchNorm
