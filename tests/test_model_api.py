@@ -262,7 +262,11 @@ def test_get_set_weights_layout():
     with pytest.raises(ValueError, match="expects shape"):
         m.set_weights(new[:6] + [np.ones((2, 4)), new[7]])
     assert _same(m.get_weights(), new)
-    assert m.count_params() == 28 + 8 + 10
+    # every weight, as Keras counts: BatchNormalization's moving mean and variance (4 + 4) too
+    assert m.count_params() == 28 + 8 + 10 + 8 == sum(w.size for w in m.get_weights())
+    lines = []
+    m.summary(print_fn=lines.append)
+    assert f"Total params: {m.count_params():,}" in lines
     assert [e[:2] for e in m.weight_layout] == [(m.layers[0].name, "kernel"), (m.layers[0].name, "bias"),
                                                  (m.layers[1].name, "gamma"), (m.layers[1].name, "beta"),
                                                  (m.layers[2].name, "kernel"), (m.layers[2].name, "bias")]
@@ -347,3 +351,27 @@ def test_frozen_layer_penalty_is_not_counted():
     ev2 = m.evaluate(x, y)
     assert ev2 == pytest.approx(ev + float(reg(m.layers[0].kernel)), rel=1e-12)
     assert m.train_on_batch(x, y) == pytest.approx(ev2, rel=1e-12)
+
+
+def test_layer_placed_in_a_second_model_leaves_the_first_models_weights_its_own():
+    # A layer moves its weights into a later model's buffer; the first model keeps its own
+    # copy, and its get_weights/set_weights/save act on that copy, never on the later model.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    y = rng.normal(size=(64, 1)).astype(np.float32)
+    d = fnn.layers.Dense(1, name="shared_dense_reuse")
+    i1 = fnn.Input(4)
+    m1 = fnn.Model(i1, d(i1), seed=0)
+    m1.compile(fnn.optimizers.SGD(0.1), "mse")
+    i2 = fnn.Input(4)
+    m2 = fnn.Model(i2, d(i2), seed=1)
+    m2.compile(fnn.optimizers.SGD(0.1), "mse")
+    before = m1.predict(x)
+    m2.fit(x, y, epochs=2, verbose=0)
+    np.testing.assert_array_equal(m1.predict(x), before)
+    k, b = m1.get_weights()
+    np.testing.assert_allclose(x.astype(np.float64) @ k + b, before, rtol=1e-5, atol=1e-6)
+    p2 = m2.predict(x)
+    m1.set_weights([np.zeros((4, 1)), np.zeros(1)])
+    assert np.all(m1.predict(x) == 0)
+    np.testing.assert_array_equal(m2.predict(x), p2)

@@ -23,6 +23,16 @@ __all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "GaussianNoise", 
 _counts: dict = {}
 
 
+def _checked_weight(layer_name, name, shape, w):
+    """``w`` as an array for weight ``name`` of ``shape``: finite real numbers of that shape."""
+    a = np.asarray(w)
+    if a.shape != tuple(shape):
+        raise ValueError(f"{layer_name}.set_weights: {name} expects shape {tuple(shape)}, got {a.shape}")
+    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a) or not np.all(np.isfinite(a)):
+        raise ValueError(f"{layer_name}.set_weights: {name} must be finite real numbers, got dtype {a.dtype}")
+    return a
+
+
 def _auto_name(prefix):
     n = _counts.get(prefix, 0)
     _counts[prefix] = n + 1
@@ -173,12 +183,7 @@ class Layer:
             cur = self._weights.get(n)
             if cur is None:
                 raise ValueError(f"{self.name}.set_weights: the layer is not built yet")
-            a = np.asarray(w)
-            if a.shape != cur.shape:
-                raise ValueError(f"{self.name}.set_weights: {n} expects shape {cur.shape}, got {a.shape}")
-            if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a) or not np.all(np.isfinite(a)):
-                raise ValueError(f"{self.name}.set_weights: {n} must be finite real numbers, got dtype {a.dtype}")
-            arrays.append(a)
+            arrays.append(_checked_weight(self.name, n, cur.shape, w))
         for n, a in zip(names, arrays):
             self._weights[n][...] = a
 

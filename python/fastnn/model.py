@@ -322,34 +322,34 @@ class Model:
         return vals[0] if len(vals) == 1 else vals
 
     # -- weights ---------------------------------------------------------------------------
+    def _weight_views(self):
+        """``[(layer, weight name, view)]`` in :meth:`get_weights` order: views into this
+        model's own buffers (a layer placed in a later model points its own views there)."""
+        P, S = self._engine.params, self._engine.state
+        params = {(id(l), d.name): P[off:off + d.size].reshape(d.shape) for l, d, off in self._layout.entries}
+        states = {(id(l), name): S[off:off + size] for l, name, size, _, off in self._layout.states}
+        out = []
+        for layer in self.layers:
+            out += [(layer, d.name, params[id(layer), d.name]) for d in layer._decls]
+            out += [(layer, s[0], states[id(layer), s[0]]) for s in layer._state_decls]
+        return out
+
     def get_weights(self):
         """Copies of every layer's weights, in layer order (Dense: kernel (in, out), bias;
         BatchNormalization also its moving mean and variance)."""
-        out = []
-        for layer in self.layers:
-            out.extend(layer.get_weights())
-        return out
+        return [np.array(v) for _, _, v in self._weight_views()]
 
     def set_weights(self, weights):
         """Set all weights from a list shaped like :meth:`get_weights` (checked in full
         before anything is written)."""
         weights = list(weights)
-        counts = [len(l.get_weights()) for l in self.layers]
-        if len(weights) != sum(counts):
-            raise ValueError(f"set_weights: expected {sum(counts)} arrays, got {len(weights)}")
+        views = self._weight_views()
+        if len(weights) != len(views):
+            raise ValueError(f"set_weights: expected {len(views)} arrays, got {len(weights)}")
+        arrays = [_layers._checked_weight(layer.name, name, view.shape, w) for (layer, name, view), w in zip(views, weights)]
         with self._lock:
-            snapshot = self.get_weights()
-            pos = 0
-            try:
-                for layer, c in zip(self.layers, counts):
-                    layer.set_weights(weights[pos:pos + c])
-                    pos += c
-            except Exception:
-                pos = 0
-                for layer, c in zip(self.layers, counts):
-                    layer.set_weights(snapshot[pos:pos + c])
-                    pos += c
-                raise
+            for (_, _, view), a in zip(views, arrays):
+                view[...] = a
 
     @property
     def weight_layout(self):
@@ -357,7 +357,9 @@ class Model:
         return [(l.name, d.name, off, d.shape) for l, d, off in self._layout.entries]
 
     def count_params(self):
-        return sum(d.size for _, d, _ in self._layout.entries)
+        """Number of weights, trainable or not (BatchNormalization's moving statistics
+        included, as Keras counts them): the "Total params" of :meth:`summary`."""
+        return sum(d.size for _, d, _ in self._layout.entries) + sum(st[2] for st in self._layout.states)
 
     def summary(self, print_fn=print):
         """Print the layers, their output shapes and parameter counts."""
