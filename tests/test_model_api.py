@@ -359,7 +359,7 @@ def test_layer_placed_in_a_second_model_leaves_the_first_models_weights_its_own(
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype(np.float32)
     y = rng.normal(size=(64, 1)).astype(np.float32)
-    d = fnn.layers.Dense(1, name="shared_dense_reuse")
+    d = fnn.layers.Dense(1, name="shared_dense_reuse", kernel_regularizer=fnn.regularizers.L2(0.5))
     i1 = fnn.Input(4)
     m1 = fnn.Model(i1, d(i1), seed=0)
     m1.compile(fnn.optimizers.SGD(0.1), "mse")
@@ -371,6 +371,9 @@ def test_layer_placed_in_a_second_model_leaves_the_first_models_weights_its_own(
     np.testing.assert_array_equal(m1.predict(x), before)
     k, b = m1.get_weights()
     np.testing.assert_allclose(x.astype(np.float64) @ k + b, before, rtol=1e-5, atol=1e-6)
+    # evaluate's penalty is the first model's own kernel's
+    want = np.mean((before.astype(np.float64) - y) ** 2) + 0.5 * np.sum(k.astype(np.float64) ** 2)
+    np.testing.assert_allclose(m1.evaluate(x, y), want, rtol=1e-5)
     p2 = m2.predict(x)
     m1.set_weights([np.zeros((4, 1)), np.zeros(1)])
     assert np.all(m1.predict(x) == 0)

@@ -81,9 +81,10 @@ def _metric_logs(model, preds, floats, labels, sw, prefix=""):
 def _penalty(model):
     """Penalties of the trainable weights: the ones training adds (and Keras counts)."""
     total = 0.0
+    P = model._engine.params
     for layer, d, off in model._layout.entries:
         if d.regularizer is not None and layer.trainable and d.trainable:
-            total += float(d.regularizer(layer._weights[d.name]))
+            total += float(d.regularizer(P[off:off + d.size].reshape(d.shape)))
     return total
 
 
