@@ -378,3 +378,20 @@ def test_layer_placed_in_a_second_model_leaves_the_first_models_weights_its_own(
     m1.set_weights([np.zeros((4, 1)), np.zeros(1)])
     assert np.all(m1.predict(x) == 0)
     np.testing.assert_array_equal(m2.predict(x), p2)
+
+
+def test_single_input_and_output_given_as_one_element_lists():
+    # [array] for a model's one input/output, as Keras takes it (and as predict returns it
+    # for a model whose outputs are a list); a nested list of numbers stays data
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 3))
+    y = rng.normal(size=(30, 1))
+    inp = fnn.Input(3)
+    m = fnn.Model([inp], [fnn.layers.Dense(1)(inp)], seed=0, dtype="float64")
+    m.compile("sgd", "mse")
+    want = m.evaluate(x, y)
+    assert m.evaluate([x], [y]) == want
+    p = m.predict([x])
+    assert isinstance(p, list) and len(p) == 1
+    assert m.evaluate([x], p) == 0.0
+    np.testing.assert_array_equal(m.predict(x[:1].tolist())[0], p[0][:1])

@@ -240,6 +240,23 @@ def test_history_with_validation_split():
     assert _same(m.get_weights(), m2.get_weights())
 
 
+def test_class_weight_weighs_the_training_rows_only():
+    # validation_split: the held-out rows keep their sample weights (none here), as in Keras;
+    # the class weights apply to the training rows (the same weights as the first 80 % alone)
+    x, y = _data(50)
+    cw = {0: 10.0, 1: 1.0, 2: 0.5}
+    m = _mlp(10)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    h = m.fit(x, y, epochs=2, verbose=0, validation_split=np.float32(0.2), class_weight=cw)
+    ev = m.evaluate(x[40:], y[40:], return_dict=True)
+    assert h.history["val_loss"][-1] == pytest.approx(ev["loss"], rel=1e-12)
+    assert h.history["val_accuracy"][-1] == pytest.approx(ev["accuracy"])
+    m2 = _mlp(10)
+    m2.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    m2.fit(x[:40], y[:40], epochs=2, verbose=0, class_weight=cw)
+    assert _same(m.get_weights(), m2.get_weights())
+
+
 def test_history_with_validation_data_and_weights():
     x, y = _data(50)
     xv, yv = _data(20, seed=1)

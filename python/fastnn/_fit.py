@@ -3,6 +3,7 @@ of batches when a callback needs them), callbacks between calls."""
 from __future__ import annotations
 
 import math
+import numbers
 import time
 
 import numpy as np
@@ -39,8 +40,9 @@ def _targets(model, y):
     return floats, labels
 
 
-def _weights(model, sample_weight, class_weight, floats, labels, n):
-    sw = _data.as_sample_weight(sample_weight, n, model.dtype)
+def _class_weighted(model, sw, class_weight, floats, labels):
+    """Sample weights ``sw`` (or None) times the class weights of the rows' targets (training
+    rows only: validation rows keep their sample weights, as in Keras)."""
     if class_weight is not None:
         if len(model._outputs) != 1:
             raise ValueError("class_weight: only for single-output models (use sample_weight)")
@@ -139,7 +141,7 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     xs = _inputs(model, x)
     floats, labels = _targets(model, y)
     n = _data.check_rows(xs + floats + labels)
-    sw = _weights(model, sample_weight, class_weight, floats, labels, n)
+    sw = _class_weighted(model, _data.as_sample_weight(sample_weight, n, model.dtype), class_weight, floats, labels)
     order = np.arange(n, dtype=np.int64)
     lrs = model.optimizer._learning_rates(1, 0)
     collect = [np.empty((n, t.width), dtype=model.dtype) if ms else None
@@ -163,7 +165,7 @@ def _raise_error(st):
 
 
 def _split_validation(xs, floats, labels, sw, split):
-    if not (isinstance(split, (int, float)) and 0 <= split < 1):
+    if isinstance(split, (bool, np.bool_)) or not (isinstance(split, numbers.Real) and 0 <= split < 1):
         raise ValueError(f"validation_split: expected a number in [0, 1), got {split!r}")
     n = xs[0].shape[0]
     n_val = int(math.floor(n * split))
@@ -200,7 +202,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     augment = _augment._check(augment, model)  # the losses exist now (a Sequential builds at its first fit)
     floats, labels = _targets(model, y)
     n_all = _data.check_rows(xs + floats + labels)
-    sw = _weights(model, sample_weight, class_weight, floats, labels, n_all)
+    sw = _data.as_sample_weight(sample_weight, n_all, model.dtype)
     if validation_data is not None:
         if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data: expected (x_val, y_val) or (x_val, y_val, sample_weight_val)")
@@ -211,6 +213,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         val = (vx, vf, vl, vsw)
     else:
         xs, floats, labels, sw, val = _split_validation(xs, floats, labels, sw, validation_split)
+    sw = _class_weighted(model, sw, class_weight, floats, labels)
     n = xs[0].shape[0]
     if verbose == "auto":
         verbose = 1
