@@ -12,6 +12,7 @@ import fastnn as fnn
 
 L = fnn.layers
 O = fnn.optimizers
+C = fnn.callbacks
 LOGITS = fnn.losses.SparseCategoricalCrossentropy(from_logits=True)
 N, D, K = 20, 4, 3
 
@@ -274,6 +275,83 @@ def test_failing_custom_layer_leaves_the_model_usable():
     _fails(m, lambda: m.predict(x), ValueError, r"forward: expected output shape")
     ok = _classifier()
     ok.fit(x, y, verbose=0)
+
+
+def test_a_failing_fit_ends_its_callbacks_then_leaves_the_model_as_it_was():
+    # EarlyStopping(restore_best_weights) ends with the callbacks, before the rollback: the
+    # model is left bitwise as before the call, not with the best epoch's weights
+    class FailsInEpoch2(L.Layer):
+        calls = 0
+
+        def forward(self, x, training=False):
+            if training:
+                FailsInEpoch2.calls += 1
+                if FailsInEpoch2.calls > 4:
+                    raise RuntimeError("boom in epoch 2")
+            return x
+
+        def backward(self, dy):
+            return dy
+
+    x, y = _xy()
+    m = fnn.Sequential([fnn.Input(D), FailsInEpoch2(), L.Dense(K)], seed=0)
+    m.compile(O.SGD(0.1), LOGITS)
+    ended = []
+    cb = C.LambdaCallback(on_train_end=lambda logs: ended.append(True))
+    es = C.EarlyStopping(monitor="loss", restore_best_weights=True, patience=5)
+    _fails(m, lambda: m.fit(x, y, epochs=3, batch_size=N // 4, verbose=0, callbacks=[es, cb]), RuntimeError,
+           "boom in epoch 2")
+    assert ended == [True]
+
+
+def test_a_metric_that_cannot_take_the_targets_fails_before_training():
+    x, y = _xy()
+    m = fnn.Sequential([fnn.Input(D), L.Dense(K)], seed=0)
+    m.compile(O.Adam(0.01), LOGITS, metrics=["mae"])  # sparse labels (n,) against (n, K) outputs
+    _fails(m, lambda: m.fit(x, y, epochs=2, verbose=0), ValueError, r"metric 'mae' \(MeanAbsoluteError\).*shape")
+    _fails(m, lambda: m.train_on_batch(x, y), ValueError, r"metric 'mae'")
+    m.compile(O.Adam(0.01), LOGITS, metrics=["accuracy"])
+    m.fit(x, y, verbose=0)
+
+
+def test_compile_before_the_input_width_is_known_checks_what_it_can():
+    # a Sequential without an Input compiles later (at its first fit); names and per-output
+    # arguments are checked at compile all the same
+    m = fnn.Sequential([L.Dense(K, name="out_bad_deferred")], seed=0)
+    for kw, exc, match in ((dict(loss="msee"), ValueError, r"loss: unknown name 'msee'"),
+                           (dict(loss=["mse", "mse"]), ValueError, r"loss: expected 1 entry"),
+                           (dict(loss={"other": "mse"}), ValueError, r"loss: expected keys"),
+                           (dict(loss="mse", metrics=["acuracy"]), ValueError, r"metrics.*'acuracy'"),
+                           (dict(loss="mse", loss_weights=[-1.0]), ValueError, r"loss_weights"),
+                           (dict(loss="mse", optimizer="adamm"), ValueError, r"optimizer")):
+        kw.setdefault("optimizer", "adam")
+        with pytest.raises(exc, match=match):
+            m.compile(**kw)
+        assert not m.compiled
+    # what needs the built model fails at the first fit, which leaves it uncompiled, not half-configured
+    x, y = _xy()
+    m = fnn.Sequential([L.Dense(1)], seed=0)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    for _ in range(2):
+        with pytest.raises((ValueError, RuntimeError), match=r"needs an output of >= 2 units|must be compiled"):
+            m.fit(x, y, verbose=0)
+    assert not m.compiled
+    m.compile("adam", "mse")
+    m.fit(x, y.astype(float)[:, None], verbose=0)
+
+
+def test_a_loss_without_a_native_kernel_is_refused_at_compile():
+    class MyLoss(fnn.losses.Loss):
+        def call(self, y_true, y_pred):
+            return ((y_true - y_pred) ** 2).mean(1)
+
+    m = _regressor()
+    snap = Snapshot(m)
+    with pytest.raises(TypeError, match=r"loss: MyLoss overrides call\(\) and has no native kernel"):
+        m.compile("adam", MyLoss())
+    assert snap.unchanged() and isinstance(m.optimizer, O.SGD)
+    with pytest.raises(TypeError, match=r"MyLoss"):
+        fnn.Sequential([L.Dense(1)]).compile("adam", MyLoss())
 
 
 # ------------------------------------------------------------------ names

@@ -462,3 +462,25 @@ def test_ctrl_c_inside_a_native_epoch():
     assert m.optimizer.iterations < n and m.history.history == {}
     assert all(np.isfinite(w).all() for w in m.get_weights())
     m.fit(x[:100], y[:100], epochs=1, verbose=0)
+
+
+def test_lambda_callback():
+    x, y = _data(40)
+    m = _mlp(3)
+    m.compile(O.SGD(0.1), LOGITS)
+    seen = []
+    lc = C.LambdaCallback(on_train_begin=lambda logs: seen.append("begin"),
+                          on_epoch_begin=lambda e, logs: seen.append(("epoch", e)),
+                          on_train_batch_end=lambda b, logs: seen.append(("batch", b)),
+                          on_epoch_end=lambda e, logs: seen.append(("end", e, logs["loss"])),
+                          on_train_end=lambda logs: seen.append("done"))
+    assert lc.batch_frequency == 1
+    h = m.fit(x, y, batch_size=20, epochs=2, verbose=0, callbacks=[lc])
+    assert seen == ["begin", ("epoch", 0), ("batch", 0), ("batch", 1), ("end", 0, h.history["loss"][0]),
+                    ("epoch", 1), ("batch", 0), ("batch", 1), ("end", 1, h.history["loss"][1]), "done"]
+    assert C.LambdaCallback(on_epoch_end=print).batch_frequency is None
+    assert C.LambdaCallback(on_batch_end=print, batch_frequency=5).batch_frequency == 5
+    with pytest.raises(TypeError, match="on_epoch_end: expected a callable"):
+        C.LambdaCallback(on_epoch_end=3)
+    with pytest.raises(ValueError, match="alias"):
+        C.LambdaCallback(on_batch_end=print, on_train_batch_end=print)

@@ -72,12 +72,31 @@ def _metric_logs(model, preds, floats, labels, sw, prefix=""):
         y_true = labels[o] if labels[o] is not None else floats[o]
         y_pred = _link(model._losses[o], preds[o])
         for m in ms:
-            m.reset_state()
-            m.update_state(y_true, y_pred, sample_weight=sw)
-            r = m.result()
             key = f"{model.output_names[o]}_{m.name}" if multi else m.name
+            m.reset_state()
+            try:
+                m.update_state(y_true, y_pred, sample_weight=sw)
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"metric {key!r} ({type(m).__name__}) on output {model.output_names[o]!r}: {e}") \
+                    from None
+            r = m.result()
             logs[prefix + key] = r if np.ndim(r) == 0 else np.asarray(r)
     return logs
+
+
+def _check_metrics(model, floats, labels):
+    """Every compiled metric on a few rows of its output's targets (against a zero
+    prediction), so that a metric that cannot take them fails before training changes the
+    model, not after its first epoch."""
+    k = min(4, next(a.shape[0] for a in floats + labels if a is not None))
+    preds = [np.zeros((k, t.width), dtype=model.dtype) for t in model._outputs]
+    head = lambda v: None if v is None else v[:k]
+    try:
+        _metric_logs(model, preds, [head(v) for v in floats], [head(v) for v in labels], None)
+    finally:
+        for ms in model._metric_objs:
+            for m in ms:
+                m.reset_state()
 
 
 def _penalty(model):
@@ -142,6 +161,7 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     floats, labels = _targets(model, y)
     n = _data.check_rows(xs + floats + labels)
     sw = _class_weighted(model, _data.as_sample_weight(sample_weight, n, model.dtype), class_weight, floats, labels)
+    _check_metrics(model, floats, labels)
     order = np.arange(n, dtype=np.int64)
     lrs = model.optimizer._learning_rates(1, 0)
     collect = [np.empty((n, t.width), dtype=model.dtype) if ms else None
@@ -235,11 +255,13 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     collect = [np.empty((n, t.width), dtype=model.dtype) if w else None
                for t, w in zip(model._outputs, want_collect)]
     yl, ll = _none_list(floats), _none_list(labels)
+    _check_metrics(model, floats, labels)
     model.stop_training = False
     interrupt = None
     error = None
     # A Python layer may raise mid-epoch: keep a copy so a failed fit leaves the model as it was.
     snapshot = _snapshot(model) if model._py_layers else None
+    ended = False
     cbl.on_train_begin({})
     try:
         for epoch in range(initial_epoch, epochs):
@@ -284,8 +306,14 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                     if model.stop_training:
                         break
             if error is not None:
-                if snapshot is not None:
-                    _restore(model, snapshot)
+                # The callbacks end first (files close; EarlyStopping may restore its best
+                # weights), then the model goes back to the state before the call.
+                ended = True
+                try:
+                    cbl.on_train_end({})
+                finally:
+                    if snapshot is not None:
+                        _restore(model, snapshot)
                 raise error
             logs = {"loss": tot["loss_sum"] / max(tot["samples"], 1)}
             if len(model._outputs) > 1:
@@ -309,7 +337,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
             if model.stop_training or (nan_batch >= 0 and stop_on_nan):
                 break
     finally:
-        cbl.on_train_end({})
+        if not ended:
+            cbl.on_train_end({})
     if interrupt is not None:
         raise interrupt
     return model.history

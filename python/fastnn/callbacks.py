@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
-           "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN",
+           "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
            "ProgressBar"]
 
 
@@ -570,3 +570,61 @@ class TerminateOnNaN(Callback):
         where = "?" if batch is None else batch
         print(f"Epoch {epoch + 1}, Batch {where}: invalid loss, terminating training")
         self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback made of plain functions, as Keras' ``LambdaCallback``.
+
+    Parameters
+    ----------
+    on_epoch_begin, on_epoch_end : callable ``(epoch, logs)``, optional
+    on_train_begin, on_train_end : callable ``(logs)``, optional
+    on_train_batch_end : callable ``(batch, logs)``, optional
+        (``on_batch_end`` is an alias.) Runs at batch-chunk ends (see the module notes).
+    batch_frequency : int, optional
+        Batches between calls of ``on_train_batch_end``; default 1 when it is given (every
+        batch, as Keras calls it: the engine then returns to Python after each batch), else
+        None (epoch hooks only).
+
+    Examples
+    --------
+    >>> import fastnn as fnn
+    >>> seen = []
+    >>> cb = fnn.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(logs["loss"]))
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_end=None, on_batch_end=None, batch_frequency=None):
+        super().__init__()
+        if on_train_batch_end is not None and on_batch_end is not None:
+            raise ValueError("on_train_batch_end and on_batch_end: give one of them (the second is an alias)")
+        fns = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+               "on_train_end": on_train_end, "on_train_batch_end": on_train_batch_end or on_batch_end}
+        for name, f in fns.items():
+            if f is not None and not callable(f):
+                raise TypeError(f"{name}: expected a callable, got {type(f).__name__}")
+        self._fns = fns
+        if batch_frequency is not None:
+            self.batch_frequency = _check_int("batch_frequency", batch_frequency, low=1)
+        elif fns["on_train_batch_end"] is not None:
+            self.batch_frequency = 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._fns["on_epoch_begin"]:
+            self._fns["on_epoch_begin"](epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._fns["on_epoch_end"]:
+            self._fns["on_epoch_end"](epoch, logs)
+
+    def on_train_begin(self, logs=None):
+        if self._fns["on_train_begin"]:
+            self._fns["on_train_begin"](logs)
+
+    def on_train_end(self, logs=None):
+        if self._fns["on_train_end"]:
+            self._fns["on_train_end"](logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._fns["on_train_batch_end"]:
+            self._fns["on_train_batch_end"](batch, logs)

@@ -164,7 +164,7 @@ class Model:
             opt = _optimizers.get(optimizer)
             if loss is None:
                 raise ValueError("loss: required (e.g. 'mse' or 'sparse_categorical_crossentropy')")
-            loss_list = [_losses.get(l) for l in self._per_output(loss, "loss")]
+            loss_list = [_trainable_loss(l) for l in self._per_output(loss, "loss")]
             lw = [1.0] * len(self._outputs) if loss_weights is None else \
                 [float(w) for w in self._per_output(loss_weights, "loss_weights", broadcast=False)]
             if any(not np.isfinite(w) or w < 0 for w in lw):
@@ -432,6 +432,15 @@ def _check_size(layout, nodes, inputs, itemsize):
                           f"gradients), more than this machine's {phys} bytes of memory")
 
 
+def _trainable_loss(identifier):
+    """The loss for ``identifier``; the native training loop needs a built-in loss."""
+    loss = _losses.get(identifier)
+    if loss.loss_id is None:
+        raise TypeError(f"loss: {type(loss).__name__} overrides call() and has no native kernel; training needs "
+                        "one of fastnn.losses' built-in losses (a subclass may set their parameters)")
+    return loss
+
+
 def _output_activation(layer):
     act = getattr(layer, "activation", None)
     return act[0] if act else None
@@ -504,20 +513,57 @@ class Sequential(Model):
         if self._pending_compile is not None:
             args = self._pending_compile
             self._pending_compile = None
-            self.compile(**args)
+            try:
+                self.compile(**args)
+            except Exception:
+                self.compiled = False  # not half-configured: compile again with arguments that fit
+                raise
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
         if self._engine is None and self._input is None:
             # Keras allows compiling before the input width is known: resolve now, apply at build.
             if loss is None:
                 raise ValueError("loss: required (e.g. 'mse' or 'sparse_categorical_crossentropy')")
-            self.optimizer = _optimizers.get(optimizer)
+            opt = _optimizers.get(optimizer)
+            self._check_deferred(loss, metrics, loss_weights)
+            self.optimizer = opt
             self._pending_compile = dict(optimizer=self.optimizer, loss=loss, metrics=metrics,
                                          loss_weights=loss_weights)
             self.compiled = True
             return
         self.build()
         Model.compile(self, optimizer, loss, metrics, loss_weights)
+
+    def _check_deferred(self, loss, metrics, loss_weights):
+        """What compile can check before the model is built: the loss, metric and loss-weight
+        arguments of its one output (named after the last layer)."""
+        if not self._stack:
+            raise ValueError("a Sequential model needs at least one layer")
+        names = [self._stack[-1].name]
+
+        def one(v, what):  # the output's entry of a per-output argument
+            if isinstance(v, dict):
+                if list(v) != names:
+                    raise ValueError(f"{what}: expected keys {names}, got {list(v)}")
+                return v[names[0]]
+            if isinstance(v, (list, tuple)) and what != "metrics":
+                if len(v) != 1:
+                    raise ValueError(f"{what}: expected 1 entry (one per output {names}), got {len(v)}")
+                return v[0]
+            return v
+
+        l = _trainable_loss(one(loss, "loss"))
+        if loss_weights is not None:
+            w = float(one(loss_weights, "loss_weights"))
+            if not np.isfinite(w) or w < 0:
+                raise ValueError(f"loss_weights: must be finite and >= 0, got {[w]}")
+        ms = one(metrics, "metrics")
+        ms = [] if ms is None else [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
+        try:
+            for m in ms:
+                _metrics.resolve(m, loss_name=l.name)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"metrics: {e}") from None
 
     def _built_or_raise(self):
         if self._engine is None:
