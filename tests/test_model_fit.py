@@ -484,3 +484,41 @@ def test_lambda_callback():
         C.LambdaCallback(on_epoch_end=3)
     with pytest.raises(ValueError, match="alias"):
         C.LambdaCallback(on_batch_end=print, on_train_batch_end=print)
+
+
+def test_loss_reduction_sum_in_training_and_evaluation():
+    # "sum": each batch's loss is the weighted sum over its rows (gradient and reported loss);
+    # the epoch's loss is the batches' sums averaged by their sizes, as Keras reports it;
+    # evaluate sums over batches of batch_size rows (32 by default, as Keras) the same way
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 4))
+    y = rng.normal(size=(50, 2))
+    sw = rng.uniform(0.5, 2.0, size=50)
+
+    def make(reduction):
+        m = fnn.Sequential([fnn.Input(4), L.Dense(2)], seed=0, dtype="float64")
+        m.compile(O.SGD(0.01), Ls.MeanSquaredError(reduction=reduction))
+        return m
+
+    mean, summ = make("mean"), make("sum")
+    w0 = mean.get_weights()
+    lm = mean.train_on_batch(x, y, sample_weight=sw)
+    ls = summ.train_on_batch(x, y, sample_weight=sw)
+    assert ls == pytest.approx(50 * lm, rel=1e-12)
+    for a, b, c in zip(w0, mean.get_weights(), summ.get_weights()):
+        np.testing.assert_allclose(c - a, 50 * (b - a), rtol=1e-9)
+    # fit: batches of 20, 20, 10 rows; learning rate 0 keeps the weights, so the reported
+    # loss is computed by hand from the per-row losses
+    m = make("sum")
+    m.compile(O.SGD(0.0), Ls.MeanSquaredError(reduction="sum"))
+    per_row = np.mean((x @ m.get_weights()[0] + m.get_weights()[1] - y) ** 2, axis=1) * sw
+    sums = [per_row[0:20].sum(), per_row[20:40].sum(), per_row[40:].sum()]
+    want = (20 * sums[0] + 20 * sums[1] + 10 * sums[2]) / 50
+    h = m.fit(x, y, sample_weight=sw, batch_size=20, shuffle=False, verbose=0, validation_data=(x, y, sw))
+    assert h.history["loss"][0] == pytest.approx(want, rel=1e-12)
+    assert h.history["val_loss"][0] == pytest.approx(want, rel=1e-12)
+    assert m.evaluate(x, y, sample_weight=sw, batch_size=20) == pytest.approx(want, rel=1e-12)
+    s32 = [per_row[:32].sum(), per_row[32:].sum()]
+    assert m.evaluate(x, y, sample_weight=sw) == pytest.approx((32 * s32[0] + 18 * s32[1]) / 50, rel=1e-12)
+    with pytest.raises(ValueError, match="reduction='none'"):
+        make("none")

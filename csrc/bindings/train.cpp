@@ -394,6 +394,7 @@ void register_train(py::module_& m) {
       .def(py::init<>())
       .def_readwrite("tensor", &OutputSpec::tensor)
       .def_readwrite("weight", &OutputSpec::weight)
+      .def_readwrite("sum", &OutputSpec::sum)
       .def_property("loss_id", [](const OutputSpec& o) { return o.loss.id; }, [](OutputSpec& o, int v) { o.loss.id = v; })
       .def_property("from_logits", [](const OutputSpec& o) { return o.loss.from_logits; },
                     [](OutputSpec& o, bool v) { o.loss.from_logits = v; })

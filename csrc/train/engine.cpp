@@ -453,12 +453,12 @@ void Engine<T>::loss_seed(Workspace<T>& ws, index_t B, bool weighted) {
     const bool sparse = spec.id == LOSS_SPARSE_CCE;
     if (sparse && ws.mixed)
       loss_rows_mixed<T>(spec, 0, B, w, pred, w, ws.labels[o].data(), ws.labels2[o].data(), ws.lam.data(),
-                         weighted ? ws.weight.data() : nullptr, T(out.weight / double(B)), ws.loss_rows[o].data(),
+                         weighted ? ws.weight.data() : nullptr, T(out.sum ? out.weight : out.weight / double(B)), ws.loss_rows[o].data(),
                          target, w);
     else
       loss_rows<T>(spec, 0, B, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
                  sparse ? ws.labels[o].data() : nullptr, weighted ? ws.weight.data() : nullptr,
-                 T(out.weight / double(B)), ws.loss_rows[o].data(), target, w);
+                 T(out.sum ? out.weight : out.weight / double(B)), ws.loss_rows[o].data(), target, w);
     if (add) copy_into(dpred, target, B * w, true);
   }
 }
@@ -473,8 +473,10 @@ double Engine<T>::loss_total(Workspace<T>& ws, index_t B, bool weighted, std::ve
       for (index_t r = 0; r < B; ++r) s += double(ws.weight[r]) * lr[r];
     else
       for (index_t r = 0; r < B; ++r) s += lr[r];
-    if (per_output) (*per_output)[o] += s;
-    total += outputs_[o].weight * s / double(B);
+    // (per output, batch size times the batch's loss, as loss_sum counts the total)
+    const bool sum = outputs_[o].sum;
+    if (per_output) (*per_output)[o] += sum ? s * double(B) : s;
+    total += outputs_[o].weight * (sum ? s : s / double(B));
   }
   return total;
 }

@@ -57,6 +57,7 @@ struct OutputSpec {
   int tensor = 0;            // tensor id
   LossSpec loss;
   double weight = 1.0;       // loss weight (multi-task)
+  bool sum = false;          // reduction "sum": a batch's loss is the weighted sum over its rows (else their mean)
   // When the producing node ends in softmax/sigmoid and the loss is the matching
   // cross-entropy on probabilities, the engine computes the loss from the pre-activation
   // (from_logits) in one stable kernel: fuse_logits is set by the engine, not by Python.

@@ -282,6 +282,7 @@ class OutputSpec:
 
     tensor: int
     weight: float
+    sum: bool
     loss_id: int
     from_logits: bool
     delta: float

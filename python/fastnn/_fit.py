@@ -11,6 +11,7 @@ import numpy as np
 from fastnn import _augment, _core, _data
 
 _PREDICT_BATCH = 1024
+_SUM_BATCH = 32  # batch rows of evaluate's reduction="sum" losses when batch_size is None (Keras' default)
 
 
 def _prepare(model):
@@ -142,8 +143,8 @@ def _evaluate_arrays(model, xs, floats, labels, sw, batch_size=None, prefix=""):
     per = {}
     for o, l in enumerate(model._losses):
         yt = labels[o] if labels[o] is not None else floats[o]
-        v = float(l(yt, preds[o], sample_weight=sw)) if l.reduction != "none" else float(
-            np.mean(l(yt, preds[o], sample_weight=sw)))
+        v = _batched_sum_loss(l, yt, preds[o], sw, batch_size or _SUM_BATCH) if l.reduction == "sum" else \
+            float(l(yt, preds[o], sample_weight=sw))
         per[o] = v
         total += model._loss_weights[o] * v
     logs = {prefix + "loss": total}
@@ -152,6 +153,20 @@ def _evaluate_arrays(model, xs, floats, labels, sw, batch_size=None, prefix=""):
             logs[f"{prefix}{name}_loss"] = per[o]
     logs.update(_metric_logs(model, preds, floats, labels, sw, prefix))
     return logs
+
+
+def _batched_sum_loss(loss, y_true, y_pred, sw, batch_size):
+    """A reduction="sum" loss as training reports it: each batch of ``batch_size`` rows
+    sums its (weighted) sample losses; the batches' sums are averaged, weighted by their
+    sizes (as Keras does)."""
+    l = loss.per_sample(y_true, y_pred)
+    if sw is not None:
+        l = l * np.asarray(sw, dtype=np.float64)
+    n = l.shape[0]
+    starts = np.arange(0, n, batch_size)
+    sums = np.add.reduceat(l, starts)
+    sizes = np.minimum(starts + batch_size, n) - starts
+    return float(np.dot(sizes, sums) / n)
 
 
 def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
@@ -328,7 +343,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                 for k, v in diag.items():
                     logs[k] = v / tot["batches"] if k.startswith("grad_norm/") else v
             if val is not None and interrupt is None:
-                logs.update(_evaluate_arrays(model, *val, prefix="val_"))
+                logs.update(_evaluate_arrays(model, *val, batch_size=batch_size, prefix="val_"))
             logs["lr"] = model.optimizer.current_learning_rate(epoch)
             logs["time"] = time.perf_counter() - t0
             if interrupt is not None:

@@ -7,6 +7,10 @@ Every loss maps a batch ``(y_true, y_pred)`` of ``n`` samples to ``n`` per-sampl
 * ``"sum"``: ``sum_r w_r l_r``;
 * ``"none"`` (or None): the array ``w_r l_r``.
 
+In training (``Model.compile``), ``"mean"`` and ``"sum"`` apply to each batch (the reported
+epoch loss averages the batches' losses weighted by their sizes, as Keras); ``"none"`` is
+refused there.
+
 ``y_pred`` is 2-D ``(n, outputs)``; a 1-D ``y_pred`` counts as ``(n, 1)``.  float32 stays
 float32 and float64 stays float64 (float16 computes in float32, integers and bools in
 float64); ``y_true`` is cast to that dtype.  Inside the kernels every element is evaluated

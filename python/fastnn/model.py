@@ -157,6 +157,10 @@ class Model:
         ----------
         optimizer : str or Optimizer, default "rmsprop" (as Keras)
         loss : str, Loss, or a list/dict with one per output
+            A built-in loss. Its ``reduction`` sets a batch's loss: ``"mean"`` (the
+            default) divides the weighted sum of the rows' losses by the batch's rows,
+            ``"sum"`` keeps the sum (gradients grow with the batch size); ``"none"`` is
+            refused (training needs one number per batch).
         metrics : list of str/Metric, or a dict output name -> list
         loss_weights : list or dict of floats, optional (multi-task)
         """
@@ -178,6 +182,7 @@ class Model:
                 o.delta = float(getattr(l, "delta", 1.0) or 1.0)
                 o.label_smoothing = float(getattr(l, "label_smoothing", 0.0) or 0.0)
                 o.weight = w
+                o.sum = l.reduction == "sum"
                 specs.append(o)
                 if getattr(l, "sparse", False) and t.width < 2:
                     raise ValueError(f"loss: {l.name} needs an output of >= 2 units, output has {t.width}")
@@ -289,7 +294,10 @@ class Model:
         """Loss (with regularization penalties) and metrics in inference mode.
 
         Returns the loss alone when there are no metrics and one output (as Keras), else
-        ``[loss, *metrics]``, or a dict with ``return_dict=True``."""
+        ``[loss, *metrics]``, or a dict with ``return_dict=True``. ``batch_size`` bounds
+        the workspace and does not change results, except for a loss with
+        ``reduction="sum"``: its value is, as in training, the batches' summed losses
+        averaged by batch size, over batches of ``batch_size`` rows (default 32, as Keras)."""
         from fastnn import _fit
 
         with self._lock:
@@ -435,6 +443,9 @@ def _check_size(layout, nodes, inputs, itemsize):
 def _trainable_loss(identifier):
     """The loss for ``identifier``; the native training loop needs a built-in loss."""
     loss = _losses.get(identifier)
+    if loss.reduction == "none":
+        raise ValueError(f"loss: {loss.name} has reduction='none'; training needs a batch loss: 'mean' (the "
+                         "default) or 'sum'")
     if loss.loss_id is None:
         raise TypeError(f"loss: {type(loss).__name__} overrides call() and has no native kernel; training needs "
                         "one of fastnn.losses' built-in losses (a subclass may set their parameters)")
