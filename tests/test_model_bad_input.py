@@ -477,3 +477,38 @@ def test_native_engine_accepts_consistent_offsets():
     _engine(0, 0, 16, 20, use_bias=True)
     _engine(5, -1, -1, 8)  # LayerNorm without gamma and beta
     _engine(4, 0, 4, 8, s_off=0, n_state=8)  # BatchNorm
+
+
+def test_a_failing_train_on_batch_leaves_the_model_as_it_was():
+    # the batch normalization before a raising Python layer has updated its running
+    # statistics by then: they are rolled back, as fit rolls back
+    class Raises(L.Layer):
+        def __init__(self, exc):
+            super().__init__()
+            self.exc = exc
+
+        def forward(self, x, training=False):
+            if training:
+                raise self.exc
+            return x
+
+        def backward(self, dy):
+            return dy
+
+    x, y = _xy()
+    for exc in (RuntimeError("boom"), KeyboardInterrupt()):
+        m = fnn.Sequential([fnn.Input(D), L.BatchNormalization(), Raises(exc), L.Dense(K)], seed=0)
+        m.compile(O.Adam(0.01), LOGITS)
+        _fails(m, lambda: m.train_on_batch(x, y), type(exc), "boom" if isinstance(exc, RuntimeError) else "")
+
+
+def test_a_failed_call_does_not_build_a_sequential_for_the_wrong_width():
+    x, y = _xy()
+    m = fnn.Sequential([L.Dense(4, activation="relu"), L.Dense(K)], seed=0)
+    m.compile("adam", LOGITS)
+    for call in (lambda: m.fit(x.T, y, verbose=0), lambda: m.evaluate(x.T, y), lambda: m.train_on_batch(x.T, y)):
+        with pytest.raises(ValueError, match=r"x and y: .*same number of rows"):
+            call()
+        assert not m.built
+    m.fit(x, y, verbose=0)
+    assert m.built and m.count_params() == D * 4 + 4 + 4 * K + K

@@ -19,9 +19,9 @@ def _prepare(model):
         raise RuntimeError("the model must be compiled before training or evaluation: call model.compile(...)")
 
 
-def _inputs(model, x):
+def _inputs(model, x, y=None):
     if hasattr(model, "_ensure_built"):
-        model._ensure_built(x)
+        model._ensure_built(x, y)
     xs = _data.split_named(x, model.input_names, "x")
     return [_data.as_matrix(v, "x", model.dtype, t.width, other_float=True) for v, t in zip(xs, model._inputs)]
 
@@ -126,7 +126,7 @@ def predict(model, x, batch_size=None):
 
 def evaluate(model, x, y, batch_size=None, sample_weight=None, prefix=""):
     _prepare(model)
-    xs = _inputs(model, x)
+    xs = _inputs(model, x, y)
     floats, labels = _targets(model, y)
     n = _data.check_rows(xs + floats + labels)
     sw = _data.as_sample_weight(sample_weight, n, model.dtype)
@@ -172,7 +172,7 @@ def _batched_sum_loss(loss, y_true, y_pred, sw, batch_size):
 def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     _prepare(model)
     model._sync()
-    xs = _inputs(model, x)
+    xs = _inputs(model, x, y)
     floats, labels = _targets(model, y)
     n = _data.check_rows(xs + floats + labels)
     sw = _class_weighted(model, _data.as_sample_weight(sample_weight, n, model.dtype), class_weight, floats, labels)
@@ -181,9 +181,14 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     lrs = model.optimizer._learning_rates(1, 0)
     collect = [np.empty((n, t.width), dtype=model.dtype) if ms else None
                for t, ms in zip(model._outputs, model._metric_objs)]
+    snapshot = _snapshot(model) if model._py_layers else None  # (see fit)
     st = model._engine.run_epoch(xs, _none_list(floats), _none_list(labels), sw, order, n, 0, 1, lrs, collect,
                                  False, False, model._py_layers)
-    _raise_error(st)
+    err = st.get("error")
+    if err is not None:  # a Python layer raised (Ctrl-C included), or Ctrl-C after the step
+        if st["batches"] == 0 and snapshot is not None:
+            _restore(model, snapshot)
+        raise err
     logs = {"loss": st["loss_sum"] / max(st["samples"], 1)}
     logs.update(_metric_logs(model, collect, floats, labels, sw))
     return logs
@@ -191,12 +196,6 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
 
 def _none_list(v):
     return [a if a is not None else np.empty(0) for a in v]
-
-
-def _raise_error(st):
-    err = st.get("error")
-    if err is not None and not isinstance(err, KeyboardInterrupt):
-        raise err
 
 
 def _split_validation(xs, floats, labels, sw, split):
@@ -233,7 +232,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         raise ValueError(f"initial_epoch: expected an int >= 0, got {initial_epoch!r}")
     model._sync()
     _augment._check(augment, None)  # its type and values before anything is built
-    xs = _inputs(model, x)
+    xs = _inputs(model, x, y)
     augment = _augment._check(augment, model)  # the losses exist now (a Sequential builds at its first fit)
     floats, labels = _targets(model, y)
     n_all = _data.check_rows(xs + floats + labels)

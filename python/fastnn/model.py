@@ -619,10 +619,16 @@ class Sequential(Model):
         self._built_or_raise()
         return Model.get_config(self)
 
-    def _ensure_built(self, x):
+    def _ensure_built(self, x, y=None):
+        """Build for the width of ``x`` (when not built yet); with ``y``, only once their rows
+        agree (a transposed x must not build the model for the wrong width)."""
         if self._engine is None:
-            xa = x[0] if isinstance(x, (list, tuple)) else x
-            shape = np.shape(xa)
+            one = lambda v: v[0] if isinstance(v, (list, tuple)) and len(v) == 1 and hasattr(v[0], "shape") else v
+            shape = np.shape(one(x))
             if len(shape) != 2:
                 raise ValueError(f"x: expected a 2-D array (samples, features), got shape {shape}")
+            y_shape = np.shape(one(y)) if y is not None and not isinstance(one(y), (list, tuple, dict)) else ()
+            if y_shape and y_shape[0] != shape[0]:
+                raise ValueError(f"x and y: all arrays must have the same number of rows, got x {shape[0]} and "
+                                 f"y {y_shape[0]} (the model is not built yet: x's columns would set its width)")
             self.build(shape[1])
