@@ -522,3 +522,37 @@ def test_loss_reduction_sum_in_training_and_evaluation():
     assert m.evaluate(x, y, sample_weight=sw) == pytest.approx((32 * s32[0] + 18 * s32[1]) / 50, rel=1e-12)
     with pytest.raises(ValueError, match="reduction='none'"):
         make("none")
+
+
+def test_metrics_are_unweighted_and_weighted_metrics_weighted(tmp_path):
+    # Keras: compile(metrics=...) ignores sample_weight/class_weight; weighted_metrics use them
+    # (named with a "weighted_" prefix where an unweighted metric has the same name)
+    x, y = _data(60)
+    sw = np.linspace(0.1, 3.0, 60)
+    m = _mlp(5)
+    m.compile(O.SGD(0.0), LOGITS, metrics=["accuracy"], weighted_metrics=["accuracy", "sparse_top_k_categorical_accuracy"])
+    hit = (np.argmax(m.predict(x), axis=1) == y).astype(float)
+    ev = m.evaluate(x, y, sample_weight=sw, return_dict=True)
+    assert ev["accuracy"] == pytest.approx(hit.mean(), rel=1e-12)
+    assert ev["weighted_accuracy"] == pytest.approx(np.dot(hit, sw) / sw.sum(), rel=1e-12)
+    assert "sparse_top_k_categorical_accuracy" in ev
+    cw = {0: 5.0, 1: 1.0, 2: 0.2}
+    h = m.fit(x, y, epochs=1, verbose=0, class_weight=cw, validation_data=(x, y, sw))
+    w = np.array([cw[k] for k in y])
+    assert h.history["accuracy"][0] == pytest.approx(hit.mean(), rel=1e-12)
+    assert h.history["weighted_accuracy"][0] == pytest.approx(np.dot(hit, w) / w.sum(), rel=1e-12)
+    assert h.history["val_weighted_accuracy"][0] == pytest.approx(ev["weighted_accuracy"], rel=1e-12)
+    # saved and loaded with the model
+    path = tmp_path / "m.fastnn"
+    m.save(path)
+    assert fnn.load_model(path).evaluate(x, y, sample_weight=sw, return_dict=True) == pytest.approx(ev)
+    # per output, by name
+    inp = fnn.Input(6)
+    hdn = L.Dense(8, activation="relu")(inp)
+    mm = fnn.Model(inp, {"kind": L.Dense(3)(hdn), "value": L.Dense(1)(hdn)}, seed=0)
+    mm.compile("sgd", loss={"kind": LOGITS, "value": "mse"}, weighted_metrics={"value": ["mae"]})
+    ev = mm.evaluate(x, {"kind": y, "value": x[:, :1]}, sample_weight=sw, return_dict=True)
+    err = np.abs(mm.predict(x)["value"][:, 0] - x[:, 0])
+    assert ev["value_mae"] == pytest.approx(np.dot(err, sw) / sw.sum(), rel=1e-5)
+    with pytest.raises(ValueError, match="weighted_metrics: .*'acuracy'"):
+        m.compile("sgd", LOGITS, weighted_metrics=["acuracy"])

@@ -65,23 +65,28 @@ def _link(loss, out):
 
 
 def _metric_logs(model, preds, floats, labels, sw, prefix=""):
+    """The compiled metrics on predictions ``preds``: ``metrics`` unweighted, ``weighted_metrics``
+    weighted by ``sw`` (keys prefixed ``weighted_`` where a name repeats)."""
     logs = {}
     multi = len(model._outputs) > 1
-    for o, ms in enumerate(model._metric_objs):
-        if not ms:
-            continue
-        y_true = labels[o] if labels[o] is not None else floats[o]
-        y_pred = _link(model._losses[o], preds[o])
-        for m in ms:
-            key = f"{model.output_names[o]}_{m.name}" if multi else m.name
-            m.reset_state()
-            try:
-                m.update_state(y_true, y_pred, sample_weight=sw)
-            except (ValueError, TypeError) as e:
-                raise type(e)(f"metric {key!r} ({type(m).__name__}) on output {model.output_names[o]!r}: {e}") \
-                    from None
-            r = m.result()
-            logs[prefix + key] = r if np.ndim(r) == 0 else np.asarray(r)
+    for group, weighted in ((model._metric_objs, False), (model._weighted_metric_objs, True)):
+        for o, ms in enumerate(group):
+            if not ms:
+                continue
+            y_true = labels[o] if labels[o] is not None else floats[o]
+            y_pred = _link(model._losses[o], preds[o])
+            for m in ms:
+                key = f"{model.output_names[o]}_{m.name}" if multi else m.name
+                if weighted and prefix + key in logs:
+                    key = f"{model.output_names[o]}_weighted_{m.name}" if multi else f"weighted_{m.name}"
+                m.reset_state()
+                try:
+                    m.update_state(y_true, y_pred, sample_weight=sw if weighted else None)
+                except (ValueError, TypeError) as e:
+                    raise type(e)(f"metric {key!r} ({type(m).__name__}) on output {model.output_names[o]!r}: {e}") \
+                        from None
+                r = m.result()
+                logs[prefix + key] = r if np.ndim(r) == 0 else np.asarray(r)
     return logs
 
 
@@ -95,7 +100,7 @@ def _check_metrics(model, floats, labels):
     try:
         _metric_logs(model, preds, [head(v) for v in floats], [head(v) for v in labels], None)
     finally:
-        for ms in model._metric_objs:
+        for ms in model._metric_objs + model._weighted_metric_objs:
             for m in ms:
                 m.reset_state()
 
@@ -179,8 +184,8 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     _check_metrics(model, floats, labels)
     order = np.arange(n, dtype=np.int64)
     lrs = model.optimizer._learning_rates(1, 0)
-    collect = [np.empty((n, t.width), dtype=model.dtype) if ms else None
-               for t, ms in zip(model._outputs, model._metric_objs)]
+    collect = [np.empty((n, t.width), dtype=model.dtype) if w else None
+               for t, w in zip(model._outputs, model._wants_outputs())]
     snapshot = _snapshot(model) if model._py_layers else None  # (see fit)
     st = model._engine.run_epoch(xs, _none_list(floats), _none_list(labels), sw, order, n, 0, 1, lrs, collect,
                                  False, False, model._py_layers)
@@ -265,9 +270,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     stop_on_nan = any(isinstance(c, cbm.TerminateOnNaN) for c in (callbacks or []))
     freq = getattr(cbl, "batch_frequency", None)
     chunk = n_batches if not freq else max(1, int(freq))
-    want_collect = [bool(ms) for ms in model._metric_objs]
     collect = [np.empty((n, t.width), dtype=model.dtype) if w else None
-               for t, w in zip(model._outputs, want_collect)]
+               for t, w in zip(model._outputs, model._wants_outputs())]
     yl, ll = _none_list(floats), _none_list(labels)
     _check_metrics(model, floats, labels)
     model.stop_training = False

@@ -50,6 +50,7 @@ def model_config(model):
             "loss": [_losses.serialize(l) for l in model._losses],
             "loss_weights": list(model._loss_weights),
             "metrics": [[_metrics.serialize(m) for m in ms] for ms in model._metric_objs],
+            "weighted_metrics": [[_metrics.serialize(m) for m in ms] for ms in model._weighted_metric_objs],
         }
     return cfg
 
@@ -88,6 +89,8 @@ def model_from_config(cfg, dtype=None, custom_objects=None):
         if c:
             m.compile(optimizer=_optimizers.get(c["optimizer"]), loss=[_losses.get(l) for l in c["loss"]],
                       metrics=dict(zip(m.output_names, [[_metrics.get(x) for x in ms] for ms in c["metrics"]])),
+                      weighted_metrics=dict(zip(m.output_names, [[_metrics.get(x) for x in ms]
+                                                                 for ms in c.get("weighted_metrics", [])])) or None,
                       loss_weights=list(c["loss_weights"]))
         return m
     except (KeyError, TypeError, IndexError, AttributeError) as e:

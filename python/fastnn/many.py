@@ -129,8 +129,8 @@ def _fit_models(models, x, y, batch_size=32, epochs=1, shuffle=True, sample_weig
             order = _core.shuffle_order(n, m.seed, epoch) if shuffle else np.arange(n, dtype=np.int64)
             n_batches = -(-n // batch_size)
             lrs = m.optimizer._learning_rates(n_batches, epoch)
-            collect = [np.empty((n, t.width), dtype=m.dtype) if ms else None
-                       for t, ms in zip(m._outputs, m._metric_objs)]
+            collect = [np.empty((n, t.width), dtype=m.dtype) if w else None
+                       for t, w in zip(m._outputs, m._wants_outputs())]
             collects.append(collect)
             calls.append((xs, _fit._none_list(floats), _fit._none_list(labels), sw, order, min(batch_size, n), 0,
                           n_batches, lrs, collect, False, False, _augment._native(augment, m.seed, epoch)))

@@ -150,7 +150,7 @@ class Model:
                 self.optimizer._engine = self._engine
 
     # -- compile ---------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None):
         """Configure training.
 
         Parameters
@@ -162,7 +162,12 @@ class Model:
             ``"sum"`` keeps the sum (gradients grow with the batch size); ``"none"`` is
             refused (training needs one number per batch).
         metrics : list of str/Metric, or a dict output name -> list
+            Unweighted, as in Keras: ``sample_weight`` and ``class_weight`` do not enter them.
         loss_weights : list or dict of floats, optional (multi-task)
+        weighted_metrics : list of str/Metric, or a dict output name -> list
+            Metrics weighted by ``sample_weight`` (and, in ``fit``, ``class_weight``), as
+            Keras' ``weighted_metrics``; logged under their names, prefixed ``weighted_``
+            where an unweighted metric has the same name.
         """
         with self._lock:
             opt = _optimizers.get(optimizer)
@@ -174,6 +179,7 @@ class Model:
             if any(not np.isfinite(w) or w < 0 for w in lw):
                 raise ValueError(f"loss_weights: must be finite and >= 0, got {lw}")
             metric_lists = self._metric_lists(metrics, loss_list)
+            weighted_lists = self._metric_lists(weighted_metrics, loss_list, "weighted_metrics")
             specs = []
             for t, l, w in zip(self._outputs, loss_list, lw):
                 o = _core.OutputSpec()
@@ -195,7 +201,7 @@ class Model:
             opt._engine = self._engine
             self._output_specs = specs
             self.optimizer, self.loss, self._losses, self._loss_weights = opt, loss, loss_list, lw
-            self._metric_objs = metric_lists
+            self._metric_objs, self._weighted_metric_objs = metric_lists, weighted_lists
             self.compiled = True
 
     def _per_output(self, v, name, broadcast=True):
@@ -214,11 +220,15 @@ class Model:
             raise ValueError(f"{name}: expected a list or dict with one entry per output {names}")
         return [v] * len(names)
 
-    def _metric_lists(self, metrics, loss_list):
+    def _wants_outputs(self):
+        """Per output: whether the epoch collects it (some metric reads it)."""
+        return [bool(a) or bool(b) for a, b in zip(self._metric_objs, self._weighted_metric_objs)]
+
+    def _metric_lists(self, metrics, loss_list, what="metrics"):
         if metrics is None:
             return [[] for _ in self._outputs]
         if isinstance(metrics, dict):
-            per = self._per_output({n: metrics.get(n, []) for n in self.output_names}, "metrics")
+            per = self._per_output({n: metrics.get(n, []) for n in self.output_names}, what)
         else:
             if isinstance(metrics, (str, _metrics.Metric)):
                 metrics = [metrics]
@@ -229,7 +239,7 @@ class Model:
             try:
                 out.append([_metrics.resolve(m, loss_name=l.name) for m in ms])
             except (ValueError, TypeError) as e:
-                raise type(e)(f"metrics: {e}") from None
+                raise type(e)(f"{what}: {e}") from None
         return out
 
     # -- training / inference (implemented in fastnn._fit) --------------------------------
@@ -530,22 +540,22 @@ class Sequential(Model):
                 self.compiled = False  # not half-configured: compile again with arguments that fit
                 raise
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None):
         if self._engine is None and self._input is None:
             # Keras allows compiling before the input width is known: resolve now, apply at build.
             if loss is None:
                 raise ValueError("loss: required (e.g. 'mse' or 'sparse_categorical_crossentropy')")
             opt = _optimizers.get(optimizer)
-            self._check_deferred(loss, metrics, loss_weights)
+            self._check_deferred(loss, metrics, loss_weights, weighted_metrics)
             self.optimizer = opt
             self._pending_compile = dict(optimizer=self.optimizer, loss=loss, metrics=metrics,
-                                         loss_weights=loss_weights)
+                                         loss_weights=loss_weights, weighted_metrics=weighted_metrics)
             self.compiled = True
             return
         self.build()
-        Model.compile(self, optimizer, loss, metrics, loss_weights)
+        Model.compile(self, optimizer, loss, metrics, loss_weights, weighted_metrics)
 
-    def _check_deferred(self, loss, metrics, loss_weights):
+    def _check_deferred(self, loss, metrics, loss_weights, weighted_metrics):
         """What compile can check before the model is built: the loss, metric and loss-weight
         arguments of its one output (named after the last layer)."""
         if not self._stack:
@@ -557,7 +567,7 @@ class Sequential(Model):
                 if list(v) != names:
                     raise ValueError(f"{what}: expected keys {names}, got {list(v)}")
                 return v[names[0]]
-            if isinstance(v, (list, tuple)) and what != "metrics":
+            if isinstance(v, (list, tuple)) and what not in ("metrics", "weighted_metrics"):
                 if len(v) != 1:
                     raise ValueError(f"{what}: expected 1 entry (one per output {names}), got {len(v)}")
                 return v[0]
@@ -568,13 +578,14 @@ class Sequential(Model):
             w = float(one(loss_weights, "loss_weights"))
             if not np.isfinite(w) or w < 0:
                 raise ValueError(f"loss_weights: must be finite and >= 0, got {[w]}")
-        ms = one(metrics, "metrics")
-        ms = [] if ms is None else [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
-        try:
-            for m in ms:
-                _metrics.resolve(m, loss_name=l.name)
-        except (ValueError, TypeError) as e:
-            raise type(e)(f"metrics: {e}") from None
+        for what, v in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            ms = one(v, what)
+            ms = [] if ms is None else [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
+            try:
+                for m in ms:
+                    _metrics.resolve(m, loss_name=l.name)
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"{what}: {e}") from None
 
     def _built_or_raise(self):
         if self._engine is None:
