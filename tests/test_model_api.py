@@ -395,3 +395,18 @@ def test_single_input_and_output_given_as_one_element_lists():
     assert isinstance(p, list) and len(p) == 1
     assert m.evaluate([x], p) == 0.0
     np.testing.assert_array_equal(m.predict(x[:1].tolist())[0], p[0][:1])
+
+
+def test_a_renamed_loss_keeps_its_kind_for_metrics():
+    # the metrics' link (sigmoid vs softmax of logits) and "accuracy" follow the loss's
+    # class, not its (user-chosen) name
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3))
+    y = (x[:, :1] > 0).astype(float)
+    inp = fnn.Input(3)
+    m = fnn.Model(inp, fnn.layers.Dense(1)(inp), seed=0, dtype="float64")
+    m.compile("sgd", fnn.losses.BinaryCrossentropy(from_logits=True, name="my_bce"), metrics=["accuracy", "precision"])
+    m.set_weights([np.array([[50.0], [0.0], [0.0]]), np.zeros(1)])
+    assert type(m._metric_objs[0][0]).__name__ == "BinaryAccuracy"
+    ev = m.evaluate(x, y, return_dict=True)
+    assert ev["accuracy"] == 1.0 and ev["precision"] == 1.0

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from fastnn import _augment, _core, _data
+from fastnn import losses as _losses
 
 _PREDICT_BATCH = 1024
 _SUM_BATCH = 32  # batch rows of evaluate's reduction="sum" losses when batch_size is None (Keras' default)
@@ -57,7 +58,7 @@ def _link(loss, out):
     """Outputs as probabilities for metrics when the loss takes logits."""
     if not getattr(loss, "from_logits", False):
         return out
-    if loss.name in ("binary_crossentropy",):
+    if isinstance(loss, _losses.BinaryCrossentropy):
         return 1.0 / (1.0 + np.exp(-np.clip(out, -500, 500)))
     z = out - out.max(axis=1, keepdims=True)
     e = np.exp(z)

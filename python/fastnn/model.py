@@ -237,7 +237,7 @@ class Model:
         for ms, l in zip(per, loss_list):
             ms = [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
             try:
-                out.append([_metrics.resolve(m, loss_name=l.name) for m in ms])
+                out.append([_metrics.resolve(m, loss_name=l._default_name) for m in ms])
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{what}: {e}") from None
         return out
@@ -583,7 +583,7 @@ class Sequential(Model):
             ms = [] if ms is None else [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
             try:
                 for m in ms:
-                    _metrics.resolve(m, loss_name=l.name)
+                    _metrics.resolve(m, loss_name=l._default_name)
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{what}: {e}") from None
 
