@@ -214,6 +214,13 @@ def test_early_stopping_mode():
     assert (es.stopped_epoch, es.best) == (1, 0.5)
     assert cb.EarlyStopping(monitor="val_auc").mode == "max"
     assert cb.EarlyStopping(monitor="val_mse").mode == "min"
+    # "auto" reads whole words: a key ending in "loss" is a loss whatever else it holds
+    for key, mode in (("val_acceleration_loss", "min"), ("val_decoder2_loss", "min"), ("loss", "min"),
+                      ("val_kind_accuracy", "max"), ("f1_score", "max"), ("val_r2", "max"), ("acc", "max"),
+                      ("val_weighted_precision", "max"), ("val_value_mae", "min"), ("val_racc_err", "min"),
+                      ("score", "min"), ("val_r2_score", "max")):
+        assert cb.EarlyStopping(monitor=key).mode == mode, key
+        assert cb.ReduceLROnPlateau(monitor=key).mode == mode, key
 
 
 def test_early_stopping_baseline():

@@ -556,3 +556,15 @@ def test_metrics_are_unweighted_and_weighted_metrics_weighted(tmp_path):
     assert ev["value_mae"] == pytest.approx(np.dot(err, sw) / sw.sum(), rel=1e-5)
     with pytest.raises(ValueError, match="weighted_metrics: .*'acuracy'"):
         m.compile("sgd", LOGITS, weighted_metrics=["acuracy"])
+
+
+def test_callbacks_that_set_the_rate_refuse_a_schedule_before_training():
+    x, y = _data(40)
+    for callback in (C.ReduceLROnPlateau(monitor="loss"), C.LearningRateScheduler(lambda e, lr: lr * 0.5),
+                     C.LearningRateScheduler(lambda e: 0.01)):
+        m = _mlp(4)
+        m.compile(O.SGD(S.ExponentialDecay(0.1, 10, 0.5)), LOGITS)
+        w = m.get_weights()
+        with pytest.raises(TypeError, match=r"learning_rate is a schedule \(ExponentialDecay\)"):
+            m.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        assert _same(m.get_weights(), w) and m.optimizer.iterations == 0

@@ -33,18 +33,25 @@ def _check_str(name, value):
     return value
 
 
-_MAX_HINTS = ("acc", "auc", "precision", "recall", "f1", "fmeasure", "r2")
+# Last "_"-separated words of the keys of metrics that grow as they improve.
+_MAX_WORDS = ("accuracy", "acc", "auc", "precision", "recall", "f1", "fmeasure", "r2")
 
 
 def _resolve_mode(mode, monitor):
-    """``"min"`` or ``"max"``; ``"auto"`` picks max for accuracy-like names."""
+    """``"min"`` or ``"max"``; ``"auto"``: min for a key ending in "loss", max for one whose
+    last word names an accuracy-like metric (``val_kind_accuracy``, ``f1_score``, ``r2``),
+    else min -- whole words, so ``val_acceleration_loss`` is a loss."""
     _check_str("mode", mode)
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
     if mode != "auto":
         return mode
-    name = monitor[4:] if monitor.startswith("val_") else monitor
-    return "max" if any(h in name for h in _MAX_HINTS) else "min"
+    if monitor.endswith("loss"):
+        return "min"
+    words = monitor.split("_")
+    if words[-1] == "score" and len(words) > 1:  # f1_score, r2_score
+        words.pop()
+    return "max" if words[-1] in _MAX_WORDS else "min"
 
 
 def _improves(mode, current, reference, delta=0.0):
@@ -66,6 +73,15 @@ def _monitor_value(logs, monitor, who):
 
 def _get_lr(model):
     return float(model.optimizer.learning_rate)
+
+
+def _check_settable_lr(model, who):
+    """A callback that sets the learning rate needs the optimizer to hold a number (Keras
+    refuses to set a schedule's rate too): raised at train begin, before any epoch."""
+    lr = model.optimizer.learning_rate
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"{who}: the optimizer's learning_rate is a schedule ({type(lr).__name__}), which this "
+                        "callback cannot set; give the optimizer a number as learning_rate, or drop the callback")
 
 
 # ----------------------------------------------------------------------------- base

@@ -39,7 +39,8 @@ def __dir__():
 
 
 from fastnn._callback_base import (  # noqa: F401  (Callback, History, CallbackList are public here)
-    _check_int, _check_real, _check_str, _resolve_mode, _improves, _monitor_value, _get_lr, Callback, History, CallbackList)
+    _check_int, _check_real, _check_str, _resolve_mode, _improves, _monitor_value, _get_lr, _check_settable_lr, Callback,
+    History, CallbackList)
 
 
 # ----------------------------------------------------------------------------- monitors
@@ -329,7 +330,9 @@ class ReduceLROnPlateau(Callback):
         self.on_train_begin()
 
     def on_train_begin(self, logs=None):
-        """Reset the best value and the counters."""
+        """Reset the best value and the counters (and check the rate can be set)."""
+        if self.model is not None:
+            _check_settable_lr(self.model, "ReduceLROnPlateau")
         self.best = math.inf if self.mode == "min" else -math.inf
         self.wait = 0
         self.cooldown_counter = 0
@@ -389,6 +392,10 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self.verbose = _check_int("verbose", verbose)
         self._two_args = unit is None and _takes_two_args(schedule)
+
+    def on_train_begin(self, logs=None):
+        """Check that the optimizer's rate can be set."""
+        _check_settable_lr(self.model, "LearningRateScheduler")
 
     def on_epoch_begin(self, epoch, logs=None):
         """Set ``model.optimizer.learning_rate`` to the schedule's value."""
