@@ -410,3 +410,20 @@ def test_a_renamed_loss_keeps_its_kind_for_metrics():
     assert type(m._metric_objs[0][0]).__name__ == "BinaryAccuracy"
     ev = m.evaluate(x, y, return_dict=True)
     assert ev["accuracy"] == 1.0 and ev["precision"] == 1.0
+
+
+def test_train_on_batch_of_a_multi_output_model_reports_like_evaluate():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5))
+    ys = {"price": rng.normal(size=(40, 1)), "kind": rng.integers(0, 3, 40)}
+    inp = fnn.Input(5)
+    h = fnn.layers.Dense(8, activation="relu")(inp)
+    m = fnn.Model(inp, {"price": fnn.layers.Dense(1)(h), "kind": fnn.layers.Dense(3)(h)}, seed=0, dtype="float64")
+    m.compile(fnn.optimizers.SGD(0.0), {"price": "mse", "kind": fnn.losses.SparseCategoricalCrossentropy(True)},
+              loss_weights={"price": 1.0, "kind": 0.5}, metrics={"kind": ["accuracy"]})
+    ev = m.evaluate(x, ys, return_dict=True)
+    tb = m.train_on_batch(x, ys, return_dict=True)  # learning rate 0: the same weights
+    assert list(tb) == list(ev)
+    for k in ev:
+        assert tb[k] == pytest.approx(ev[k], rel=1e-10), k
+    assert len(m.train_on_batch(x, ys)) == len(m.evaluate(x, ys)) == 4

@@ -195,8 +195,18 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
         if st["batches"] == 0 and snapshot is not None:
             _restore(model, snapshot)
         raise err
-    logs = {"loss": st["loss_sum"] / max(st["samples"], 1)}
+    logs = _loss_logs(model, st)
     logs.update(_metric_logs(model, collect, floats, labels, sw))
+    return logs
+
+
+def _loss_logs(model, st):
+    """The loss (and, for several outputs, each output's loss) of engine stats ``st``."""
+    n = max(st["samples"], 1)
+    logs = {"loss": st["loss_sum"] / n}
+    if len(model._outputs) > 1:
+        for o, name in enumerate(model.output_names):
+            logs[f"{name}_loss"] = float(st["output_loss_sum"][o] / n)
     return logs
 
 
@@ -334,10 +344,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                     if snapshot is not None:
                         _restore(model, snapshot)
                 raise error
-            logs = {"loss": tot["loss_sum"] / max(tot["samples"], 1)}
-            if len(model._outputs) > 1:
-                for o, name in enumerate(model.output_names):
-                    logs[f"{name}_loss"] = float(tot["output_loss_sum"][o] / max(tot["samples"], 1))
+            logs = _loss_logs(model, tot)
             if tot["samples"] == n and interrupt is None:
                 logs.update(_metric_logs(model, collect, floats, labels, sw))
             if nan_batch >= 0:
