@@ -427,3 +427,19 @@ def test_train_on_batch_of_a_multi_output_model_reports_like_evaluate():
     for k in ev:
         assert tb[k] == pytest.approx(ev[k], rel=1e-10), k
     assert len(m.train_on_batch(x, ys)) == len(m.evaluate(x, ys)) == 4
+
+
+def test_changing_a_normalization_constant_after_build_applies():
+    rng = np.random.default_rng(0)
+    x = rng.normal(loc=5.0, size=(64, 4))
+    bn = fnn.layers.BatchNormalization(momentum=0.99)
+    m = fnn.Sequential([fnn.Input(4), bn, fnn.layers.Dense(2)], seed=0, dtype="float64")
+    m.compile(fnn.optimizers.SGD(0.0), "mse")
+    bn.momentum = 0.0  # the running mean becomes the batch mean
+    m.fit(x, np.zeros((64, 2)), batch_size=64, verbose=0)
+    np.testing.assert_allclose(bn.get_weights()[2], x.mean(0), rtol=1e-12)
+    bn.epsilon = 10.0
+    out = m.predict(x)
+    g, b, mean, var = bn.get_weights()
+    k, c = m.layers[1].get_weights()
+    np.testing.assert_allclose(out, (g * (x - mean) / np.sqrt(var + 10.0) + b) @ k + c, rtol=1e-10)

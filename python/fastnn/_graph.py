@@ -124,11 +124,12 @@ def _derive_seed(model_seed, index):
 
 
 def signature(node_tensors):
-    """What, when changed, needs new native specs (trainability, regularizers, rates)."""
+    """What, when changed, needs new native specs: trainability, regularizers, and every
+    layer attribute build_specs copies into them (rates, seeds, normalization constants)."""
     sig = []
     for t in node_tensors:
         l = t.layer
         sig.append((l.trainable, tuple((d.trainable, repr(getattr(d.regularizer, "l1", None)),
                                         repr(getattr(d.regularizer, "l2", None))) for d in l._decls),
-                    getattr(l, "rate", None), getattr(l, "stddev", None), getattr(l, "seed", None)))
+                    tuple(repr(getattr(l, a, None)) for a in ("rate", "stddev", "seed", "epsilon", "momentum"))))
     return tuple(sig)
