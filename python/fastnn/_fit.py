@@ -117,6 +117,7 @@ def _penalty(model):
 
 
 def predict(model, x, batch_size=None):
+    model._sync()
     xs = _inputs(model, x)
     n = xs[0].shape[0]
     _data.check_rows(xs, "x")
@@ -132,6 +133,7 @@ def predict(model, x, batch_size=None):
 
 def evaluate(model, x, y, batch_size=None, sample_weight=None, prefix=""):
     _prepare(model)
+    model._sync()
     xs = _inputs(model, x, y)
     floats, labels = _targets(model, y)
     n = _data.check_rows(xs + floats + labels)
