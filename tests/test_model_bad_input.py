@@ -400,6 +400,16 @@ def test_bad_model_arguments():
         _regressor().set_weights([np.ones(3)])
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 1e300, "text"])
+def test_set_weights_takes_only_values_finite_in_the_models_dtype(bad):
+    m = _regressor()  # float32
+    w = m.get_weights()
+    k = np.full(w[0].shape, bad, dtype=object if isinstance(bad, str) else np.float64)
+    for call in (lambda: m.set_weights([k, w[1]]), lambda: m.layers[0].set_weights([k, w[1]])):
+        _fails(m, call, ValueError, r"kernel must be finite real numbers")
+    m.set_weights([np.full(w[0].shape, 3e38), w[1]])  # within float32's range
+
+
 # ------------------------------------------------------------------ property-based
 
 

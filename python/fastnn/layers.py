@@ -23,14 +23,20 @@ __all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "GaussianNoise", 
 _counts: dict = {}
 
 
-def _checked_weight(layer_name, name, shape, w):
-    """``w`` as an array for weight ``name`` of ``shape``: finite real numbers of that shape."""
+def _checked_weight(layer_name, name, shape, w, dtype):
+    """``w`` as a ``dtype`` array for weight ``name`` of ``shape``: real numbers of that
+    shape, finite in ``dtype`` (1e300 is no float32 weight)."""
     a = np.asarray(w)
     if a.shape != tuple(shape):
         raise ValueError(f"{layer_name}.set_weights: {name} expects shape {tuple(shape)}, got {a.shape}")
-    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a) or not np.all(np.isfinite(a)):
+    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
         raise ValueError(f"{layer_name}.set_weights: {name} must be finite real numbers, got dtype {a.dtype}")
-    return a
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = a.astype(dtype)
+    if not np.all(np.isfinite(cast)):
+        raise ValueError(f"{layer_name}.set_weights: {name} must be finite real numbers (as {np.dtype(dtype).name}), "
+                         f"got NaN, Inf or values out of range")
+    return cast
 
 
 def _auto_name(prefix):
@@ -183,7 +189,7 @@ class Layer:
             cur = self._weights.get(n)
             if cur is None:
                 raise ValueError(f"{self.name}.set_weights: the layer is not built yet")
-            arrays.append(_checked_weight(self.name, n, cur.shape, w))
+            arrays.append(_checked_weight(self.name, n, cur.shape, w, cur.dtype))
         for n, a in zip(names, arrays):
             self._weights[n][...] = a
 

@@ -364,7 +364,7 @@ class Model:
         views = self._weight_views()
         if len(weights) != len(views):
             raise ValueError(f"set_weights: expected {len(views)} arrays, got {len(weights)}")
-        arrays = [_layers._checked_weight(layer.name, name, view.shape, w) for (layer, name, view), w in zip(views, weights)]
+        arrays = [_layers._checked_weight(layer.name, name, view.shape, w, view.dtype) for (layer, name, view), w in zip(views, weights)]
         with self._lock:
             for (_, _, view), a in zip(views, arrays):
                 view[...] = a
