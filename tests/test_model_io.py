@@ -327,12 +327,13 @@ def test_bad_arrays(tmp_path):
         "missing params": {k: v for k, v in members.items() if k != "params.npy"},
         "short params": {**members, "params.npy": _npy(params[:-1])},
         "wrong dtype": {**members, "params.npy": _npy(params.astype(np.float64))},
-        "nan params": {**members, "params.npy": _npy(np.where(np.arange(params.size) == 3, np.nan, params))},
         "missing state": {k: v for k, v in members.items() if k != "state.npy"},
         "missing opt": {k: v for k, v in members.items() if k != "opt_1.npy"},
         "bad counter": {**members, "counters.npy": _npy(np.array([-1], np.int64))},
         "float counter": {**members, "counters.npy": _npy(np.array([1.0]))},
         "missing mu": {k: v for k, v in members.items() if k != "nadam_mu_product.npy"},
+        "text mu": {**members, "nadam_mu_product.npy": _npy(np.array(["1.0"]))},
+        "deep config": {**members, "config.npy": _npy(np.frombuffer(b"[" * 100000 + b"]" * 100000, np.uint8))},
     }
     for name, mem in variants.items():
         p = _write_zip(tmp_path / "bad.fnn", mem)
@@ -341,6 +342,27 @@ def test_bad_arrays(tmp_path):
     # the intact members load
     p = _write_zip(tmp_path / "ok.fnn", members)
     assert _same(fnn.load_model(p).get_weights(), m.get_weights())
+    # a bare .npy array is no model file
+    np.save(tmp_path / "a.npy", params)
+    with pytest.raises(ValueError, match="not a readable fastnn model file"):
+        fnn.load_model(tmp_path / "a.npy")
+
+
+def test_non_finite_weights_and_state_round_trip(tmp_path):
+    # what save writes, load reads: NaN weights of a diverged model, an Adam second moment
+    # past float32's range beside finite weights
+    x, y = _data()
+    m = fnn.Sequential([fnn.Input(6), L.Dense(4), L.Dense(3)], seed=0)
+    m.compile(O.Adam(0.01), fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.fit(x, y, epochs=1, verbose=0)
+    e = m._engine
+    e.params[3] = np.nan
+    e.opt_state[1][5] = np.inf
+    m.save(tmp_path / "m.fnn")
+    r = fnn.load_model(tmp_path / "m.fnn")
+    np.testing.assert_array_equal(r._engine.params, e.params)
+    for a, b in zip(r._engine.opt_state, e.opt_state):
+        np.testing.assert_array_equal(a, b)
 
 
 # ------------------------------------------------------------------ configurations that must survive

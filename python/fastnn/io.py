@@ -141,7 +141,10 @@ def load_model(path, custom_objects=None, compile=True):
     """
     try:
         _check_headers(path)
-        with np.load(os.fspath(path), allow_pickle=False) as z:
+        z = np.load(os.fspath(path), allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise ValueError(f"a single {type(z).__name__}, not an archive")
+        with z:
             members = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise
@@ -154,7 +157,7 @@ def load_model(path, custom_objects=None, compile=True):
         raise ValueError(f"{path}: not a fastnn model file (no config)")
     try:
         cfg = json.loads(members["config"].tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ValueError(f"{path}: corrupted model configuration ({e})") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise ValueError(f"{path}: not a fastnn model file (format {cfg.get('format') if isinstance(cfg, dict) else '?'!r})")
@@ -184,7 +187,7 @@ def load_model(path, custom_objects=None, compile=True):
         mu = members.get("nadam_mu_product")
         if counters is None or counters.shape != (1,) or counters.dtype != np.int64 or counters[0] < 0:
             raise ValueError(f"{path}: missing or invalid optimizer step counter")
-        if mu is None or mu.shape != (1,) or not np.isfinite(mu).all():
+        if mu is None or mu.shape != (1,) or mu.dtype != np.float64 or not np.isfinite(mu).all():
             raise ValueError(f"{path}: missing or invalid optimizer state")
         eng.iterations = int(counters[0])
         eng.nadam_mu_product = float(mu[0])
@@ -197,8 +200,8 @@ def _fill(path, dst, src, name):
     if src.shape != dst.shape or src.dtype != dst.dtype:
         raise ValueError(f"{path}: array {name!r} has shape {src.shape} and dtype {src.dtype}, the architecture "
                          f"needs {dst.shape} and {dst.dtype}")
-    if not np.isfinite(src).all():
-        raise ValueError(f"{path}: array {name!r} contains NaN or Inf")
+    # (NaN and Inf load as saved: a diverged model, or Adam's second moment past float32's
+    # range beside finite weights, round-trips like any other state.)
     dst[...] = src
 
 
