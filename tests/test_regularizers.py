@@ -141,3 +141,104 @@ def test_keras_configs():
     assert R.get({"class_name": "L1L2"}).get_config() == {"l1": 0.0, "l2": 0.0}
     with pytest.raises(TypeError, match="regularizer"):
         R.serialize("l2")
+
+
+# ------------------------------------------------------------------ written in Python, in training
+
+
+class PyL2(R.Regularizer):
+    """l2 * sum(w^2) written in Python (the native L2's penalty, for comparison)."""
+
+    def __init__(self, l2=0.01):
+        self.l2_factor = l2
+
+    def __call__(self, w):
+        return self.l2_factor * float(np.sum(np.asarray(w, np.float64) ** 2))
+
+    def gradient(self, w):
+        return 2 * self.l2_factor * np.asarray(w, np.float64)
+
+    def get_config(self):
+        return {"l2": self.l2_factor}
+
+
+class PyCube(R.Regularizer):
+    """c * sum(|w|^3): no native equivalent."""
+
+    def __init__(self, c=0.1):
+        self.c = c
+
+    def __call__(self, w):
+        return self.c * float(np.sum(np.abs(np.asarray(w, np.float64)) ** 3))
+
+    def gradient(self, w):
+        w = np.asarray(w, np.float64)
+        return 3 * self.c * w * np.abs(w)
+
+    def get_config(self):
+        return {"c": self.c}
+
+
+def _reg_model(reg, opt=None, seed=0):
+    import fastnn as fnn
+
+    m = fnn.Sequential([fnn.Input(5), fnn.layers.Dense(6, activation="tanh", kernel_regularizer=reg),
+                        fnn.layers.Dense(2, bias_regularizer=reg)], seed=seed, dtype="float64")
+    m.compile(opt or fnn.optimizers.Adam(0.05), "mse")
+    return m
+
+
+def test_a_python_regularizer_trains_as_the_native_one():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 5)), rng.normal(size=(64, 2))
+    native, python = _reg_model(R.L2(0.3)), _reg_model(PyL2(0.3))
+    assert not native._engine.py_penalty and python._engine.py_penalty
+    hn = native.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    hp = python.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    np.testing.assert_allclose(hp.history["loss"], hn.history["loss"], rtol=1e-12)
+    for a, b in zip(python.get_weights(), native.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+    assert python.evaluate(x, y) == pytest.approx(native.evaluate(x, y), rel=1e-12)
+    # train_on_batch and the gradient check see it too
+    assert python.train_on_batch(x, y) == pytest.approx(native.train_on_batch(x, y), rel=1e-12)
+
+
+def test_a_python_regularizer_passes_the_gradient_check_and_saves(tmp_path):
+    import fastnn as fnn
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(20, 5)), rng.normal(size=(20, 2))
+    m = _reg_model(PyCube(0.5))
+    errors = fnn.gradient_check(m, x, y)
+    assert max(errors.values()) < 1e-6
+    base = _reg_model(None)
+    base.set_weights(m.get_weights())
+    k = m.get_weights()[0]
+    b = m.get_weights()[3]
+    want = base.evaluate(x, y) + 0.5 * (np.sum(np.abs(k) ** 3) + np.sum(np.abs(b) ** 3))
+    assert m.evaluate(x, y) == pytest.approx(want, rel=1e-12)
+    m.fit(x, y, epochs=2, verbose=0)
+    m.save(tmp_path / "m.fnn")
+    with pytest.raises(ValueError, match="custom_objects"):
+        fnn.load_model(tmp_path / "m.fnn")
+    r = fnn.load_model(tmp_path / "m.fnn", custom_objects={"PyCube": PyCube})
+    assert isinstance(r.layers[0].kernel_regularizer, PyCube)
+    r.fit(x, y, epochs=1, verbose=0)
+    m.fit(x, y, epochs=1, verbose=0)
+    for a, c in zip(r.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_a_raising_python_regularizer_leaves_the_model_as_it_was():
+    class Bad(PyL2):
+        def gradient(self, w):
+            return np.zeros(3)  # wrong shape
+
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(32, 5)), rng.normal(size=(32, 2))
+    m = _reg_model(Bad(0.1))
+    w, it = m.get_weights(), m.optimizer.iterations
+    for call in (lambda: m.fit(x, y, epochs=2, verbose=0), lambda: m.train_on_batch(x, y)):
+        with pytest.raises(ValueError, match=r"Bad.gradient returned shape \(3,\)"):
+            call()
+        assert all(np.array_equal(a, b) for a, b in zip(w, m.get_weights())) and m.optimizer.iterations == it

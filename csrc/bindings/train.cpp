@@ -28,7 +28,8 @@ using py::arg;
 template <class T>
 class PyHost final : public Host<T> {
  public:
-  explicit PyHost(py::object layers) : layers_(std::move(layers)) {}
+  explicit PyHost(py::object layers, py::object penalty = py::none())
+      : layers_(std::move(layers)), penalty_(std::move(penalty)) {}
   py::object error = py::none();
 
   bool py_forward(int k, const std::vector<const T*>& xs, const std::vector<index_t>& wids, index_t rows, T* y,
@@ -62,6 +63,22 @@ class PyHost final : public Host<T> {
       return false;
     }
   }
+  bool py_penalty(double* penalty) override {
+    py::gil_scoped_acquire gil;
+    try {
+      if (penalty_.is_none()) throw py::value_error("the model has Python regularizers but no penalty callback");
+      *penalty = penalty_().cast<double>();
+      return true;
+    } catch (py::error_already_set& e) {
+      keep(e);
+      return false;
+    } catch (const std::exception& e) {  // (a cast or the value_error above)
+      PyErr_SetString(PyExc_ValueError, e.what());
+      py::error_already_set err;
+      keep(err);
+      return false;
+    }
+  }
   bool interrupted() override {
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() == 0) return false;
@@ -84,7 +101,7 @@ class PyHost final : public Host<T> {
   void keep(py::error_already_set& e) {
     if (error.is_none()) error = e.value();  // pybind11 has already cleared the error indicator
   }
-  py::object layers_;
+  py::object layers_, penalty_;
 };
 
 template <class T>
@@ -214,6 +231,7 @@ py::list run_epochs_many(py::list engines, py::list calls) {
     Engine<T>& e = engines[k].cast<Engine<T>&>();
     for (const NodeSpec& nd : e.nodes())
       if (nd.kind == NODE_PYTHON) throw py::value_error("run_epochs_many: models with Python layers train one at a time");
+    if (e.py_penalty) throw py::value_error("run_epochs_many: models with Python regularizers train one at a time");
     py::tuple c = calls[k].cast<py::tuple>();
     if (c.size() != 12 && c.size() != 13)
       throw py::value_error("run_epochs_many: each call is a 12-tuple of run_epoch arguments (13th: augment)");
@@ -266,6 +284,7 @@ void bind_engine(py::module_& m, const char* name) {
                                return l;
                              })
       .def_readwrite("iterations", &E::iterations)
+      .def_readwrite("py_penalty", &E::py_penalty)
       .def_readwrite("nadam_mu_product", &E::nadam_mu_product)
       .def_readonly("early_steps", &E::early_steps, "Steps whose updates ran early (beside the backward pass).")
       .def_readonly("overlapped_products", &E::overlapped_products,
@@ -294,10 +313,10 @@ void bind_engine(py::module_& m, const char* name) {
           "run_epoch",
           [](E& e, py::list xs, py::list ys, py::list labels, py::object sw, py::array_t<std::int64_t> order,
              index_t batch_size, index_t batch_begin, index_t batch_end, py::array_t<double> lrs, py::list collect,
-             bool stop_on_nan, bool diagnostics, py::object py_layers, py::object augment) {
+             bool stop_on_nan, bool diagnostics, py::object py_layers, py::object augment, py::object py_penalty) {
             EpochCall<T> call(e, xs, ys, labels, sw, order, batch_size, batch_begin, batch_end, lrs, collect,
                               stop_on_nan, diagnostics, augment);
-            PyHost<T> host(py_layers);
+            PyHost<T> host(py_layers, py_penalty);
             EpochStats st;
             {
               py::gil_scoped_release release;
@@ -309,7 +328,8 @@ void bind_engine(py::module_& m, const char* name) {
           },
           arg("xs"), arg("ys"), arg("labels"), arg("sample_weight"), arg("order"), arg("batch_size"),
           arg("batch_begin"), arg("batch_end"), arg("lrs"), arg("collect"), arg("stop_on_nan") = false,
-          arg("diagnostics") = false, arg("py_layers") = py::none(), arg("augment") = py::none())
+          arg("diagnostics") = false, arg("py_layers") = py::none(), arg("augment") = py::none(),
+          arg("py_penalty") = py::none())
       .def(
           "predict",
           [](E& e, py::list xs, index_t n, index_t batch_size, py::list outs, py::object py_layers) {
@@ -336,14 +356,14 @@ void bind_engine(py::module_& m, const char* name) {
       .def(
           "compute_gradients",
           [](E& e, py::list xs, py::list ys, py::list labels, py::object sw, index_t n, std::int64_t step,
-             py::object py_layers) {
+             py::object py_layers, py::object py_penalty) {
             if (n < 1) throw py::value_error("compute_gradients: empty data");
             Data<T> d = data_of<T>(e, xs, ys, labels, sw, n);
             if (d.y.empty()) throw py::value_error("compute_gradients: targets are required");
             std::vector<std::int64_t> order(static_cast<std::size_t>(n));
             for (index_t i = 0; i < n; ++i) order[std::size_t(i)] = i;
             d.order = order.data();
-            PyHost<T> host(py_layers);
+            PyHost<T> host(py_layers, py_penalty);
             bool ok;
             double loss;
             {
@@ -358,7 +378,7 @@ void bind_engine(py::module_& m, const char* name) {
             return loss;
           },
           arg("xs"), arg("ys"), arg("labels"), arg("sample_weight"), arg("n"), arg("step") = 0,
-          arg("py_layers") = py::none());
+          arg("py_layers") = py::none(), arg("py_penalty") = py::none());
 }
 
 }  // namespace

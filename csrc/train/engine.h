@@ -45,6 +45,9 @@ struct Host {
                            const std::vector<bool>& accumulate) = 0;
   // Ctrl-C: true when a signal handler raised (KeyboardInterrupt).
   virtual bool interrupted() = 0;
+  // Penalties of regularizers written in Python (Engine::py_penalty): adds their gradients
+  // to the gradient buffer and their sum to *penalty.
+  virtual bool py_penalty(double* penalty) = 0;
 };
 
 // Per-batch-size buffers.
@@ -135,6 +138,9 @@ class Engine {
   // some of them beside their own work.
   std::int64_t early_steps = 0, overlapped_products = 0;
   double nadam_mu_product = 1.0;
+  // Some trainable weight has a regularizer written in Python: each step calls
+  // Host::py_penalty after the native penalties (and updates no layer early).
+  bool py_penalty = false;
 
   const OptSpec& opt() const { return opt_; }
   void set_outputs(std::vector<OutputSpec> outputs);  // losses (compile); re-plans fusion

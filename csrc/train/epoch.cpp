@@ -95,7 +95,12 @@ EpochStats Engine<T>::run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* h
       break;
     }
     const double loss = loss_total(ws, b, weighted, &st.output_loss_sum);
-    const double total = loss + regularize();
+    double py_pen = 0;
+    if (py_penalty && (!host || !host->py_penalty(&py_pen))) {
+      st.host_error = true;
+      break;
+    }
+    const double total = loss + regularize() + py_pen;
     if (a.diagnostics) track_dead_units(ws, b);
     clip(&st, a.diagnostics);
     const bool last = bi + 1 == a.batch_end || r1 >= d.n;
@@ -219,8 +224,10 @@ double Engine<T>::compute_gradients(const Data<T>& d, std::int64_t step, Host<T>
   std::memset(static_cast<void*>(grads_.data()), 0, sizeof(T) * std::size_t(grads_.size()));
   const bool weighted = d.sample_weight != nullptr;
   if (!step_grads(ws, b, step, false, weighted, host)) return 0;
+  double py_pen = 0;
+  if (py_penalty && (!host || !host->py_penalty(&py_pen))) return 0;
   *ok = true;
-  return loss_total(ws, b, weighted, nullptr) + regularize();
+  return loss_total(ws, b, weighted, nullptr) + regularize() + py_pen;
 }
 
 #define FASTNN_INST(T)                                                                              \

@@ -119,7 +119,7 @@ void Engine<T>::plan_early_updates() {
 template <class T>
 bool Engine<T>::early_step(const EpochArgs& a) const {
   if (!early_ok_ || early_params_ < kEarlyMinParams || a.diagnostics || mask_.size() || team_threads() < 2) return false;
-  if (opt_.clipnorm > 0 || opt_.global_clipnorm > 0 || opt_.clipvalue > 0) return false;
+  if (opt_.clipnorm > 0 || opt_.global_clipnorm > 0 || opt_.clipvalue > 0 || py_penalty) return false;
   for (const ParamSpec& p : pspecs_)
     if (p.trainable && (p.l1 != 0 || p.l2 != 0)) return false;
   return true;

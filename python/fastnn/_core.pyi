@@ -8,7 +8,7 @@ Float kernels take float32 or float64 arrays; where several arrays go into one c
 must share the dtype (``_F``). Integer arguments accept anything with ``__index__``, float
 arguments anything with ``__float__`` (pybind11's conversions).
 """
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, SupportsFloat, SupportsIndex, SupportsInt, TypedDict, TypeVar
 
 import numpy as np
@@ -334,10 +334,14 @@ class _EpochStats(TypedDict):
 # Engine32 / Engine64: the flat buffers are zero-copy views (1-D, the engine's dtype) that
 # keep the engine alive. ``ys``/``labels`` hold one array per output: float targets (n, units)
 # for dense losses and int64 labels (n,) for sparse ones, with any placeholder array in the
-# unused slot. ``py_layers`` is the list of Python layers, indexed by NodeSpec.py_index.
+# unused slot. ``py_layers`` is the list of Python layers, indexed by NodeSpec.py_index;
+# ``py_penalty`` (needed when ``py_penalty`` is set on the engine: some weight has a
+# regularizer written in Python) is called after each step's backward pass: it adds those
+# regularizers' gradients to ``grads`` and returns their penalty.
 class Engine32:
     iterations: int
     nadam_mu_product: float
+    py_penalty: bool
     @property
     def early_steps(self) -> int: ...
     @property
@@ -379,6 +383,7 @@ class Engine32:
         diagnostics: bool = False,
         py_layers: Sequence[Any] | None = None,
         augment: tuple[float, float, int, int] | None = None,
+        py_penalty: Callable[[], float] | None = None,
     ) -> _EpochStats:
         """Train on batches [batch_begin, batch_end) of the epoch whose row order is
         ``order`` (int64), one learning rate per batch in ``lrs`` (float64), GIL released."""
@@ -400,12 +405,14 @@ class Engine32:
         n: _Int,
         step: _Int = 0,
         py_layers: Sequence[Any] | None = None,
+        py_penalty: Callable[[], float] | None = None,
     ) -> float:
         """Loss (with penalties) of all n rows as one training-mode batch; fills ``grads``."""
 
 class Engine64:
     iterations: int
     nadam_mu_product: float
+    py_penalty: bool
     @property
     def early_steps(self) -> int: ...
     @property
@@ -447,6 +454,7 @@ class Engine64:
         diagnostics: bool = False,
         py_layers: Sequence[Any] | None = None,
         augment: tuple[float, float, int, int] | None = None,
+        py_penalty: Callable[[], float] | None = None,
     ) -> _EpochStats:
         """As :meth:`Engine32.run_epoch`, in float64."""
     def predict(
@@ -466,6 +474,7 @@ class Engine64:
         n: _Int,
         step: _Int = 0,
         py_layers: Sequence[Any] | None = None,
+        py_penalty: Callable[[], float] | None = None,
     ) -> float: ...
 
 def all_finite(a: npt.NDArray[np.floating[Any]], as_float32: bool = False) -> bool:

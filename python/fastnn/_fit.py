@@ -189,9 +189,9 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     lrs = model.optimizer._learning_rates(1, 0)
     collect = [np.empty((n, t.width), dtype=model.dtype) if w else None
                for t, w in zip(model._outputs, model._wants_outputs())]
-    snapshot = _snapshot(model) if model._py_layers else None  # (see fit)
+    snapshot = _snapshot(model) if _calls_python(model) else None  # (see fit)
     st = model._engine.run_epoch(xs, _none_list(floats), _none_list(labels), sw, order, n, 0, 1, lrs, collect,
-                                 False, False, model._py_layers)
+                                 False, False, model._py_layers, py_penalty=model._py_penalty)
     err = st.get("error")
     if err is not None:  # a Python layer raised (Ctrl-C included), or Ctrl-C after the step
         if st["batches"] == 0 and snapshot is not None:
@@ -290,8 +290,9 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     model.stop_training = False
     interrupt = None
     error = None
-    # A Python layer may raise mid-epoch: keep a copy so a failed fit leaves the model as it was.
-    snapshot = _snapshot(model) if model._py_layers else None
+    # A Python layer or regularizer may raise mid-epoch: keep a copy so a failed fit leaves
+    # the model as it was.
+    snapshot = _snapshot(model) if _calls_python(model) else None
     ended = False
     cbl.on_train_begin({})
     try:
@@ -309,7 +310,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                 e = min(n_batches, b + chunk)
                 lrs = model.optimizer._learning_rates(e - b, epoch)
                 st = model._engine.run_epoch(xs, yl, ll, sw, order, min(batch_size, n), b, e, lrs, collect, stop_on_nan,
-                                             bool(diagnostics), model._py_layers, aug)
+                                             bool(diagnostics), model._py_layers, aug, model._py_penalty)
                 tot["loss_sum"] += st["loss_sum"]
                 tot["samples"] += st["samples"]
                 tot["batches"] += st["batches"]
@@ -370,6 +371,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if interrupt is not None:
         raise interrupt
     return model.history
+
+
+def _calls_python(model):
+    """Whether the native epoch calls back into Python (layers or regularizers written in it)."""
+    return bool(model._py_layers) or model._py_penalty is not None
 
 
 def _snapshot(model):

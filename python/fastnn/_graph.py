@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastnn import _core
+from fastnn import _core, regularizers
 from fastnn.layers import InputLayer, Layer, Tensor
 
 _ALIGN = 16  # parameter tensors start on 64-byte boundaries (float32)
@@ -110,12 +110,38 @@ def build_specs(inputs, node_tensors, layout, model_seed):
         p = _core.ParamSpec()
         p.off, p.size = off, d.size
         p.trainable = bool(layer.trainable and d.trainable)
-        reg = d.regularizer
-        p.l1 = float(getattr(reg, "l1", 0.0) or 0.0) if reg is not None else 0.0
-        p.l2 = float(getattr(reg, "l2", 0.0) or 0.0) if reg is not None else 0.0
+        factors = regularizers.native_factors(d.regularizer)  # (None: the Python penalty applies it)
+        p.l1, p.l2 = (float(factors[0]), float(factors[1])) if factors is not None else (0.0, 0.0)
         p.node = tensor_id[id(layer)] - n_in
         params.append(p)
     return nodes, params, py_layers
+
+
+def python_penalty(model, layout):
+    """The per-step penalty callback of the weights whose regularizers are written in Python
+    (None when there are none): adds each one's gradient to the model's gradient buffer and
+    returns the sum of their penalties. Reads the model's current buffers at every call."""
+    entries = [(l, d, off) for l, d, off in layout.entries
+               if d.regularizer is not None and regularizers.native_factors(d.regularizer) is None]
+    if not entries:
+        return None
+
+    def penalty():
+        P, G = model._engine.params, model._engine.grads
+        total = 0.0
+        for layer, d, off in entries:
+            if not (layer.trainable and d.trainable):
+                continue
+            w = P[off:off + d.size].reshape(d.shape)
+            total += float(d.regularizer(w))
+            g = np.asarray(d.regularizer.gradient(w))
+            if g.shape != w.shape:
+                raise ValueError(f"{layer.name}.{d.name}: {type(d.regularizer).__name__}.gradient returned shape "
+                                 f"{g.shape}, the weight has {w.shape}")
+            G[off:off + d.size] += g.reshape(-1)
+        return total
+
+    return penalty
 
 
 def _derive_seed(model_seed, index):
@@ -129,7 +155,7 @@ def signature(node_tensors):
     sig = []
     for t in node_tensors:
         l = t.layer
-        sig.append((l.trainable, tuple((d.trainable, repr(getattr(d.regularizer, "l1", None)),
+        sig.append((l.trainable, tuple((d.trainable, type(d.regularizer).__name__, repr(getattr(d.regularizer, "l1", None)),
                                         repr(getattr(d.regularizer, "l2", None))) for d in l._decls),
                     tuple(repr(getattr(l, a, None)) for a in ("rate", "stddev", "seed", "epsilon", "momentum"))))
     return tuple(sig)

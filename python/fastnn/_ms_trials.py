@@ -184,7 +184,9 @@ def plan_groups(models, fit_kwargs):
     """Split trial indices into fit_many batches ``[(indices, variant models)]`` (one per
     architecture) and a list of indices to train alone."""
     idx = list(range(len(models)))
-    if len(models) < 2 or set(fit_kwargs) - _MANY_FIT_KEYS or any(m._py_layers for m in models):
+    from fastnn._fit import _calls_python
+
+    if len(models) < 2 or set(fit_kwargs) - _MANY_FIT_KEYS or any(_calls_python(m) for m in models):
         return [], idx
     by_arch, alone = {}, []
     canon = [_canon(m) for m in models]

@@ -189,8 +189,9 @@ class Bagging(Ensemble):
                                      else np.sort(rng.permutation(n)[:k]))
         template = _call_build(self.build_fn, seeds[0])
         from fastnn import many
+        from fastnn._fit import _calls_python
 
-        if not template._py_layers and set(kw) <= _MANY_KEYS:
+        if not _calls_python(template) and set(kw) <= _MANY_KEYS:
             # All estimators in one native call per epoch, one model per thread; each equals
             # the model trained alone on its resample (rows copied: one resample per model).
             kw.pop("verbose", None)

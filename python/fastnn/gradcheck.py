@@ -51,7 +51,7 @@ def gradient_check(model, x, y, sample_weight=None, eps=1e-6, max_per_tensor=Non
     yl, ll = _fit._none_list(floats), _fit._none_list(labels)
 
     def loss():
-        return eng.compute_gradients(xs, yl, ll, sw, n, step, m._py_layers)
+        return eng.compute_gradients(xs, yl, ll, sw, n, step, m._py_layers, m._py_penalty)
 
     P, G = eng.params, eng.grads
     saved = P.copy()

@@ -23,6 +23,7 @@ from fastnn import layers as _layers
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
+from fastnn import regularizers as _regularizers
 
 __all__ = ["save_model", "load_model", "model_config", "model_from_config"]
 
@@ -71,6 +72,9 @@ def model_from_config(cfg, dtype=None, custom_objects=None):
             if cls is None:
                 raise ValueError(f"unknown layer class {name!r} (pass custom_objects={{{name!r}: cls}})")
             conf = dict(spec["config"])
+            for k, v in conf.items():  # regularizers written in Python, from custom_objects
+                if k.endswith("_regularizer") and isinstance(v, dict):
+                    conf[k] = _regularizers.deserialize(v, custom_objects)
             layer = cls.from_config(conf)
             ins = [tensors[n] for n in spec["inputs"]]
             tensors[layer.name] = layer(ins if len(ins) > 1 else ins[0])

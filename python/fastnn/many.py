@@ -95,8 +95,8 @@ def fit_many(model, x, y, variants, batch_size=32, epochs=1, shuffle=True, sampl
     """
     if not model.compiled:
         raise RuntimeError("fit_many: compile the template model first")
-    if model._py_layers:
-        raise ValueError("fit_many: models with Python layers cannot train in parallel; use fit")
+    if model._py_layers or model._py_penalty is not None:
+        raise ValueError("fit_many: models with Python layers or regularizers cannot train in parallel; use fit")
     _check_variants(variants)
     return _fit_models([_variant_model(model, v) for v in variants], x, y, batch_size, epochs, shuffle,
                        sample_weight, validation_data, augment)

@@ -137,6 +137,8 @@ class Model:
                 a[...] = b
             eng.iterations = keep._engine.iterations
             eng.nadam_mu_product = keep._engine.nadam_mu_product
+        self._py_penalty = _graph.python_penalty(self, layout)
+        eng.py_penalty = self._py_penalty is not None
         self._engine, self._layout, self._py_layers = eng, layout, py_layers
         self._signature = _graph.signature(self._nodes)
 

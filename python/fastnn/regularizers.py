@@ -1,7 +1,10 @@
 """Weight regularizers (Keras names, arguments and defaults).
 
 A regularizer adds ``penalty(w)`` to the loss and ``gradient(w)`` to the weight's
-gradient. The built-in ones are all the elastic-net penalty
+gradient. A :class:`Regularizer` subclass written in Python trains too: the native loop
+calls it after every step's backward pass (slower than the built-in ones, and it turns off
+the overlap of the optimizer update with the backward pass). The built-in ones are all the
+elastic-net penalty
 
     penalty(w)  = l1 * sum(|w|) + l2 * sum(w ** 2)
     gradient(w) = l1 * sign(w) + 2 * l2 * w
@@ -195,13 +198,15 @@ def serialize(regularizer):
     return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
     """Build a regularizer from :func:`serialize`'s dict (extra Keras keys such as
     ``module`` are ignored; ``config`` may be omitted, giving the class defaults).
 
     Parameters
     ----------
     config : dict
+    custom_objects : dict, optional
+        ``{class name: Regularizer subclass}`` for regularizers written in Python.
 
     Returns
     -------
@@ -210,13 +215,28 @@ def deserialize(config):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"config: expected a dict with 'class_name' and 'config', got {config!r}")
     name = config["class_name"]
-    cls = _CLASSES.get(name)
+    custom = (custom_objects or {}).get(name)
+    cls = custom if isinstance(custom, type) and issubclass(custom, Regularizer) else _CLASSES.get(name)
     if cls is None:
-        raise ValueError(f"identifier: unknown regularizer {name!r}; known names: {', '.join(sorted(_CLASSES))}")
+        raise ValueError(f"identifier: unknown regularizer {name!r}; known names: {', '.join(sorted(_CLASSES))} "
+                         f"(pass custom_objects={{{name!r}: cls}} for one written in Python)")
     inner = config.get("config") or {}
     if not isinstance(inner, dict):
         raise TypeError(f"config: 'config' must be a dict, got {type(inner).__name__}")
     return cls.from_config(dict(inner))
+
+
+def native_factors(regularizer):
+    """``(l1, l2)`` of a regularizer the native training loop applies itself (L1, L2, L1L2
+    and subclasses that keep their penalty and gradient), else None (written in Python:
+    the loop calls it every step)."""
+    if regularizer is None:
+        return 0.0, 0.0
+    t = type(regularizer)
+    if isinstance(regularizer, _ElasticNet) and t.__call__ is _ElasticNet.__call__ and \
+            t.gradient is _ElasticNet.gradient:
+        return regularizer.l1, regularizer.l2
+    return None
 
 
 def get(identifier):
