@@ -568,3 +568,34 @@ def test_callbacks_that_set_the_rate_refuse_a_schedule_before_training():
         with pytest.raises(TypeError, match=r"learning_rate is a schedule \(ExponentialDecay\)"):
             m.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
         assert _same(m.get_weights(), w) and m.optimizer.iterations == 0
+
+
+@pytest.mark.parametrize("kind", ["softmax", "softmax_node", "sigmoid"])
+def test_training_and_evaluation_report_one_loss_for_saturated_outputs(kind):
+    # softmax/sigmoid outputs with a cross-entropy on probabilities: training computes the
+    # loss from the logits; evaluate and val_loss do too (clipped probabilities would cap a
+    # confident miss near 16.1 per row)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4))
+    k = 1 if kind == "sigmoid" else 3
+    y = (rng.integers(0, 2, (40, 1)) if kind == "sigmoid" else np.eye(3)[rng.integers(0, 3, 40)]).astype(float)
+    inp = fnn.Input(4)
+    if kind == "softmax_node":
+        out = L.Activation("softmax")(L.Dense(k)(inp))
+    else:
+        out = L.Dense(k, activation=kind)(inp)
+    m = fnn.Model(inp, out, seed=0, dtype="float64")
+    m.compile(O.SGD(0.0), "binary_crossentropy" if kind == "sigmoid" else "categorical_crossentropy")
+    m.set_weights([w * 200 for w in m.get_weights()])  # saturated: logits in the hundreds
+    h = m.fit(x, y, batch_size=40, verbose=0, validation_data=(x, y))
+    ev = m.evaluate(x, y)
+    assert ev > 30  # not capped by the clip
+    assert h.history["loss"][0] == pytest.approx(ev, rel=1e-12)
+    assert h.history["val_loss"][0] == pytest.approx(ev, rel=1e-12)
+    z = x @ m.get_weights()[0] + m.get_weights()[1]
+    if kind == "sigmoid":
+        want = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    else:
+        zs = z - z.max(axis=1, keepdims=True)
+        want = np.mean(-np.sum(y * (zs - np.log(np.exp(zs).sum(axis=1, keepdims=True))), axis=1))
+    assert ev == pytest.approx(want, rel=1e-12)

@@ -332,19 +332,26 @@ void bind_engine(py::module_& m, const char* name) {
           arg("py_penalty") = py::none())
       .def(
           "predict",
-          [](E& e, py::list xs, index_t n, index_t batch_size, py::list outs, py::object py_layers) {
+          [](E& e, py::list xs, index_t n, index_t batch_size, py::list outs, py::object py_layers,
+             py::object logits) {
             if (n < 1 || batch_size < 1) throw py::value_error("predict: empty data or batch_size < 1");
             Data<T> d = data_of<T>(e, xs, py::list(), py::list(), py::none(), n);
-            std::vector<T*> out;
+            std::vector<T*> out, lg;
             const auto& os = e.outputs();
             if (outs.size() != os.size()) throw py::value_error("predict: one output array per model output");
             for (std::size_t o = 0; o < os.size(); ++o)
               out.push_back(rows_of<T>(outs[o], "out", n, e.tensor_width(os[o].tensor), true));
+            if (!logits.is_none()) {
+              py::list l = logits.cast<py::list>();
+              if (l.size() != os.size()) throw py::value_error("predict: one logits entry (array or None) per output");
+              for (std::size_t o = 0; o < os.size(); ++o)
+                lg.push_back(l[o].is_none() ? nullptr : rows_of<T>(l[o], "logits", n, e.tensor_width(os[o].tensor), true));
+            }
             PyHost<T> host(py_layers);
             bool ok;
             {
               py::gil_scoped_release release;
-              ok = e.predict(d, batch_size, out, &host);
+              ok = e.predict(d, batch_size, out, &host, logits.is_none() ? nullptr : &lg);
             }
             if (!ok) {
               if (host.error.is_none()) throw py::value_error("predict failed");
@@ -352,7 +359,14 @@ void bind_engine(py::module_& m, const char* name) {
               throw py::error_already_set();
             }
           },
-          arg("xs"), arg("n"), arg("batch_size"), arg("outs"), arg("py_layers") = py::none())
+          arg("xs"), arg("n"), arg("batch_size"), arg("outs"), arg("py_layers") = py::none(),
+          arg("logits") = py::none())
+      .def_property_readonly("fused_outputs",
+                             [](const E& e) {
+                               py::list l;
+                               for (std::size_t o = 0; o < e.outputs().size(); ++o) l.append(py::bool_(e.fused(o)));
+                               return l;
+                             })
       .def(
           "compute_gradients",
           [](E& e, py::list xs, py::list ys, py::list labels, py::object sw, index_t n, std::int64_t step,

@@ -158,8 +158,13 @@ class Engine {
 
   // Trains on batches [a.batch_begin, a.batch_end) of an epoch.  GIL released by caller.
   EpochStats run_epoch(const Data<T>& d, const EpochArgs& a, Host<T>* host);
-  // Inference over rows [0, d.n) in batches; writes each output to out[o] (n, width).
-  bool predict(const Data<T>& d, index_t batch_size, const std::vector<T*>& out, Host<T>* host);
+  // Inference over rows [0, d.n) in batches; writes each output to out[o] (n, width), and,
+  // where logits[o] is not null, the pre-activation of an output whose loss training
+  // computes from it (fused(o)) to logits[o] (n, width).
+  bool predict(const Data<T>& d, index_t batch_size, const std::vector<T*>& out, Host<T>* host,
+               const std::vector<T*>* logits = nullptr);
+  // Output o ends in a softmax/sigmoid whose cross-entropy training computes from the logits.
+  bool fused(std::size_t o) const { return o < fused_.size() && fused_[o] >= 0; }
   // Loss and gradient (into grads()) of rows order[0..n) as one batch, in training mode,
   // without updating anything else (no optimizer step, no running statistics).  Returns the
   // total loss (weighted, with penalties).  `step` keys dropout/noise.

@@ -167,7 +167,8 @@ void Engine<T>::update_ratios(EpochStats* st) {
 }
 
 template <class T>
-bool Engine<T>::predict(const Data<T>& d, index_t batch_size, const std::vector<T*>& out, Host<T>* host) {
+bool Engine<T>::predict(const Data<T>& d, index_t batch_size, const std::vector<T*>& out, Host<T>* host,
+                        const std::vector<T*>* logits) {
   prepare(infer_ws_, std::min(batch_size, std::max<index_t>(d.n, 1)), false);
   Workspace<T>& ws = infer_ws_;
   const index_t B = std::min(batch_size, ws.batch);
@@ -206,6 +207,13 @@ bool Engine<T>::predict(const Data<T>& d, index_t batch_size, const std::vector<
     for (std::size_t o = 0; o < outputs_.size() && o < out.size(); ++o) {
       const index_t w = width_[std::size_t(outputs_[o].tensor)];
       std::memcpy(out[o] + r0 * w, ws.act[std::size_t(outputs_[o].tensor)].data(), sizeof(T) * std::size_t(b * w));
+      if (logits && o < logits->size() && (*logits)[o] && fused(o)) {
+        // The logits: a fused dense layer's z (kept for its softmax/sigmoid), or the input
+        // of a fused activation node.
+        const std::size_t f = std::size_t(fused_[o]);
+        const T* z = nodes_[f].kind == NODE_DENSE ? ws.aux[f].data() : ws.act[std::size_t(nodes_[f].inputs[0])].data();
+        std::memcpy((*logits)[o] + r0 * w, z, sizeof(T) * std::size_t(b * w));
+      }
     }
   }
   return true;
@@ -234,7 +242,8 @@ double Engine<T>::compute_gradients(const Data<T>& d, std::int64_t step, Host<T>
   template EpochStats Engine<T>::run_epoch(const Data<T>&, const EpochArgs&, Host<T>*);             \
   template int Engine<T>::predict_chunks(index_t) const;                                            \
   template bool Engine<T>::step_grads(Workspace<T>&, index_t, std::int64_t, bool, bool, Host<T>*);  \
-  template bool Engine<T>::predict(const Data<T>&, index_t, const std::vector<T*>&, Host<T>*);      \
+  template bool Engine<T>::predict(const Data<T>&, index_t, const std::vector<T*>&, Host<T>*,        \
+                                   const std::vector<T*>*);                                           \
   template double Engine<T>::compute_gradients(const Data<T>&, std::int64_t, Host<T>*, bool*);      \
   template void Engine<T>::collect(const Workspace<T>&, const Data<T>&, const std::int64_t*, index_t); \
   template void Engine<T>::track_dead_units(const Workspace<T>&, index_t);                          \

@@ -394,8 +394,13 @@ class Engine32:
         batch_size: _Int,
         outs: list[npt.NDArray[np.float32]],
         py_layers: Sequence[Any] | None = None,
+        logits: list[npt.NDArray[np.float32] | None] | None = None,
     ) -> None:
-        """Inference-mode outputs into ``outs`` (one (n, width) array per output)."""
+        """Inference-mode outputs into ``outs`` (one (n, width) array per output); where
+        ``logits[o]`` is an array and output o is fused, its pre-activation too."""
+    @property
+    def fused_outputs(self) -> list[bool]:
+        """Per output: a softmax/sigmoid whose cross-entropy training computes from the logits."""
     def compute_gradients(
         self,
         xs: list[npt.NDArray[np.float32]],
@@ -464,7 +469,10 @@ class Engine64:
         batch_size: _Int,
         outs: list[npt.NDArray[np.float64]],
         py_layers: Sequence[Any] | None = None,
+        logits: list[npt.NDArray[np.float64] | None] | None = None,
     ) -> None: ...
+    @property
+    def fused_outputs(self) -> list[bool]: ...
     def compute_gradients(
         self,
         xs: list[npt.NDArray[np.float64]],

@@ -146,13 +146,21 @@ def _evaluate_arrays(model, xs, floats, labels, sw, batch_size=None, prefix=""):
     n = xs[0].shape[0]
     bs = _PREDICT_BATCH if batch_size is None else _data.positive_int(batch_size, "batch_size")
     preds = [np.empty((n, t.width), dtype=model.dtype) for t in model._outputs]
-    model._engine.predict(xs, n, bs, preds, model._py_layers)
+    # An output whose cross-entropy training computes from the logits (a softmax/sigmoid
+    # output with a loss on probabilities) is scored from them here too: the same loss as
+    # training reports, where clipped probabilities would cap a confident miss's loss.
+    fused = model._engine.fused_outputs
+    logits = [np.empty((n, t.width), dtype=model.dtype) if f else None for t, f in zip(model._outputs, fused)]
+    model._engine.predict(xs, n, bs, preds, model._py_layers, logits if any(fused) else None)
     total = _penalty(model)
     per = {}
     for o, l in enumerate(model._losses):
         yt = labels[o] if labels[o] is not None else floats[o]
-        v = _batched_sum_loss(l, yt, preds[o], sw, batch_size or _SUM_BATCH) if l.reduction == "sum" else \
-            float(l(yt, preds[o], sample_weight=sw))
+        pred = preds[o]
+        if fused[o]:
+            l, pred = type(l).from_config(dict(l.get_config(), from_logits=True)), logits[o]
+        v = _batched_sum_loss(l, yt, pred, sw, batch_size or _SUM_BATCH) if l.reduction == "sum" else \
+            float(l(yt, pred, sample_weight=sw))
         per[o] = v
         total += model._loss_weights[o] * v
     logs = {prefix + "loss": total}

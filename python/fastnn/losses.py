@@ -18,6 +18,12 @@ and every row accumulated in float64.  The clip constant is ``eps = 1e-7`` for b
 
 Differences from Keras, all deliberate:
 
+* In a model, an output ending in softmax (sigmoid) whose loss is the categorical (binary)
+  cross-entropy on probabilities has that loss computed from its logits, in one stable
+  kernel, in training and in ``evaluate`` alike: no ``eps`` clip of the probabilities there
+  (Keras clips, capping a confident miss's loss near ``-log(eps) = 16.1``). The loss object
+  called on probabilities clips as described below.
+
 * :class:`Hinge` and :class:`SquaredHinge` map each target equal to 0 to -1 (other values are
   kept); Keras maps the whole batch {0, 1} -> {-1, 1} only when every target is 0 or 1.
 * The clip bounds ``eps`` and ``1 - eps`` are applied in float64 also for float32 inputs.
