@@ -507,3 +507,21 @@ def test_bad_constructor_arguments():
         M.Accuracy(name=3)
     with pytest.raises(TypeError, match="metric: expected a Metric instance"):
         M.serialize("accuracy")
+
+
+@pytest.mark.parametrize("value, n", [(0.1, 10), (0.1, 3), (0.3, 7)])
+def test_r2_of_constant_targets_is_exactly_the_documented_score(value, n):
+    # the batch mean of n copies of 0.1 is not 0.1 in floating point: SS_tot must still be 0
+    yt = np.full(n, value)
+    m = M.R2Score()
+    m.update_state(yt, yt + 0.01)
+    assert m.result() == 0.0
+    m.update_state(yt, yt + 0.01, sample_weight=np.linspace(0, 1, n))  # a second batch, weighted
+    assert m.result() == 0.0
+    m.reset_state()
+    m.update_state(yt, yt)
+    assert m.result() == 1.0
+    # a constant column beside a varying one keeps its own score
+    m = M.R2Score()
+    m.update_state(np.c_[yt, np.arange(n)], np.c_[yt + 0.01, np.arange(n)])
+    assert m.result() == 0.5

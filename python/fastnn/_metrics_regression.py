@@ -170,6 +170,11 @@ class R2Score(Metric):
             return
         mean_b = (w @ t) / wb
         ss_b = w @ np.square(t - mean_b)
+        # A column constant over the batch's weighted rows has exactly that mean and no
+        # spread (the weighted sum's rounding would leave an SS_tot of ~1e-33: R2 ~ -1e29).
+        tw = t[w > 0]
+        const = np.all(tw == tw[:1], axis=0)
+        mean_b[const], ss_b[const] = tw[0, const], 0.0
         self._ss_res = self._ss_res + w @ np.square(t - p)
         wa = self._weight
         total = wa + wb
