@@ -555,3 +555,15 @@ def test_native_call_without_gradient():
     rows, grad = _fwd(0, P, Y, want_grad=False)
     assert grad is None and rows.dtype == np.float64
     np.testing.assert_array_equal(rows, np.full(3, 0.25))
+
+
+@pytest.mark.parametrize("loss", [L.Huber(), L.Huber(delta=0.1), L.LogCosh(), L.MeanSquaredError()],
+                         ids=["huber", "huber_small_delta", "log_cosh", "mse"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_nan_prediction_has_a_nan_gradient(loss, dtype):
+    # as torch: NaN in, NaN out (Huber's and log-cosh's gradients read +delta / +1 for a NaN)
+    yp = np.array([[np.nan, 0.3], [25.0, -30.0]], dtype=dtype)
+    yt = np.array([[0.0, 1.0], [0.0, 0.0]], dtype=dtype)
+    g = loss.gradient(yt, yp)
+    assert np.isnan(g[0, 0]) and np.isfinite(np.delete(g.ravel(), 0)).all()
+    assert np.isnan(loss.per_sample(yt, yp)[0])

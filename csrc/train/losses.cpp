@@ -73,7 +73,7 @@ double huber_row(const RowArgs& a, const T* p, const T* y, T* d) {
     const double ae = std::fabs(e);
     const bool quad = ae <= delta;
     acc += quad ? 0.5 * e * e : delta * (ae - 0.5 * delta);
-    if constexpr (G) d[j] = T(g * (quad ? e : std::copysign(delta, e)));
+    if constexpr (G) d[j] = T(g * (ae > delta ? std::copysign(delta, e) : e));  // (NaN: e, not +-delta)
   }
   return acc / double(n);
 }
@@ -90,7 +90,7 @@ double log_cosh_row(const RowArgs& a, const T* p, const T* y, T* d) {
   for (index_t j = 0; j < n; ++j) {
     const double e = double(p[j]) - double(y[j]);
     const double ae = std::fabs(e);
-    double th = 1.0;
+    double th = ae >= 20.0 ? 1.0 : ae;  // (NaN stays NaN)
     if (ae < 20.0) {
       const double u = std::expm1(ae), v = u * (u + 2.0);
       acc += std::log1p(u * u / (2.0 * (1.0 + u)));
