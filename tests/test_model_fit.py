@@ -599,3 +599,33 @@ def test_training_and_evaluation_report_one_loss_for_saturated_outputs(kind):
         zs = z - z.max(axis=1, keepdims=True)
         want = np.mean(-np.sum(y * (zs - np.log(np.exp(zs).sum(axis=1, keepdims=True))), axis=1))
     assert ev == pytest.approx(want, rel=1e-12)
+
+
+def test_batch_callbacks_see_their_own_multiples_of_the_steps_done():
+    # chunks end at every multiple of each callback's batch frequency, counted from the
+    # start of the call across epochs: a checkpoint every 4 batches saves at steps 4, 8, 12...
+    x, y = _data(100)
+
+    class Steps(C.Callback):
+        def __init__(self, freq):
+            super().__init__()
+            self.batch_frequency = freq
+            self.seen = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen.append(self.model.optimizer.iterations)
+
+    class Saves(C.ModelCheckpoint):
+        def _save(self, epoch, batch, logs):
+            self.at.append(self.model.optimizer.iterations)
+
+    for extra in (None, 3):
+        m = _mlp(2)
+        m.compile(O.SGD(0.01), LOGITS)
+        ck = Saves("unused_{epoch}.fnn", save_freq=4)
+        ck.at = []
+        cbs = [ck] + ([Steps(extra)] if extra else [])
+        m.fit(x, y, batch_size=10, epochs=3, verbose=0, callbacks=cbs)  # 10 batches per epoch
+        assert ck.at == [4, 8, 12, 16, 20, 24, 28]
+        if extra:
+            assert {3, 6, 9, 27, 30} <= set(cbs[1].seen) and {4, 8, 10, 20} <= set(cbs[1].seen)

@@ -300,16 +300,16 @@ class CallbackList(Callback):
         return len(self.callbacks)
 
     @property
+    def batch_frequencies(self):
+        """The callbacks' ``batch_frequency`` values (checked), sorted and without repeats."""
+        return sorted({_check_int(f"{type(cb).__name__}.batch_frequency", cb.batch_frequency, low=1)
+                       for cb in self.callbacks if cb.batch_frequency is not None})
+
+    @property
     def batch_frequency(self):
         """Smallest ``batch_frequency`` of the callbacks (the most frequent need), or None."""
-        need = None
-        for cb in self.callbacks:
-            f = cb.batch_frequency
-            if f is None:
-                continue
-            f = _check_int(f"{type(cb).__name__}.batch_frequency", f, low=1)
-            need = f if need is None else min(need, f)
-        return need
+        freqs = self.batch_frequencies
+        return freqs[0] if freqs else None
 
     def set_model(self, model):
         """Attach the model to this list and every callback."""

@@ -289,8 +289,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                            params={"epochs": epochs, "steps": n_batches, "samples": n, "batch_size": batch_size,
                                    "verbose": verbose})
     stop_on_nan = any(isinstance(c, cbm.TerminateOnNaN) for c in (callbacks or []))
-    freq = getattr(cbl, "batch_frequency", None)
-    chunk = n_batches if not freq else max(1, int(freq))
+    # Chunks end where some callback's batch frequency divides the batches done since the
+    # call began (a checkpoint every 4 batches saves at 4, 8, 12, ... across epochs).
+    freqs = cbl.batch_frequencies
+    freq = bool(freqs)
+    steps_done = 0
     collect = [np.empty((n, t.width), dtype=model.dtype) if w else None
                for t, w in zip(model._outputs, model._wants_outputs())]
     yl, ll = _none_list(floats), _none_list(labels)
@@ -315,7 +318,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
             nan_batch = -1
             b = 0
             while b < n_batches:
-                e = min(n_batches, b + chunk)
+                e = min(n_batches, b + min(f - steps_done % f for f in freqs)) if freqs else n_batches
                 lrs = model.optimizer._learning_rates(e - b, epoch)
                 st = model._engine.run_epoch(xs, yl, ll, sw, order, min(batch_size, n), b, e, lrs, collect, stop_on_nan,
                                              bool(diagnostics), model._py_layers, aug, model._py_penalty)
@@ -336,6 +339,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                         error = err
                     break
                 b += st["batches"]
+                steps_done += st["batches"]
                 if st["batches"] == 0:
                     break
                 if nan_batch >= 0 and stop_on_nan:
