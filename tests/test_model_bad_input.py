@@ -398,6 +398,16 @@ def test_bad_model_arguments():
         fnn.Sequential([3])
     with pytest.raises(ValueError, match="set_weights"):
         _regressor().set_weights([np.ones(3)])
+    for make, exc, match in ((lambda: L.Dropout(0.5, seed="abc"), TypeError, "seed"),
+                             (lambda: L.GaussianNoise(0.1, seed=1.5), TypeError, "seed"),
+                             (lambda: L.Dropout(0.5, seed=-1), ValueError, "seed"),
+                             (lambda: L.Dense(2, trainable="no"), TypeError, "trainable"),
+                             (lambda: L.Dense(2, use_bias="yes"), TypeError, "use_bias"),
+                             (lambda: L.BatchNormalization(epsilon=float("inf")), ValueError, "epsilon"),
+                             (lambda: L.LayerNormalization(center=1), TypeError, "center")):
+        with pytest.raises(exc, match=match):
+            make()
+    assert L.Dropout(0.5, seed=np.int64(3)).seed == 3 and L.Dense(2, trainable=np.bool_(False)).trainable is False
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, 1e300, "text"])

@@ -306,6 +306,10 @@ def _bad_config_variants(cfg):
     yield "optimizer", edit(lambda c: c["compile"].update(optimizer={"class_name": "exec", "config": {}}))
     yield "width", edit(lambda c: c["inputs"][0].update(n_features=7))  # arrays no longer fit
     yield "not a dict", [1, 2, 3]
+    yield "trainable text", edit(lambda c: c["layers"][0]["config"].update(trainable="no"))
+    yield "use_bias text", edit(lambda c: c["layers"][0]["config"].update(use_bias="yes"))
+    yield "layer twice", edit(lambda c: c["layers"].insert(1, c["layers"][0]))
+    yield "extra metric list", edit(lambda c: c["compile"].update(metrics=c["compile"]["metrics"] + [[]]))
 
 
 def test_bad_configurations(tmp_path):
@@ -315,6 +319,7 @@ def test_bad_configurations(tmp_path):
         p = _write_zip(tmp_path / "bad.fnn", _with_config(members, bad))
         with pytest.raises(ValueError):
             fnn.load_model(p)
+            print(name)  # (shown only when the load did not raise)
     p = _write_zip(tmp_path / "bad.fnn", {**members, "config.npy": _npy(np.frombuffer(b"\xff\xfe{", np.uint8))})
     with pytest.raises(ValueError, match="corrupted"):
         fnn.load_model(p)

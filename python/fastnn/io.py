@@ -76,6 +76,8 @@ def model_from_config(cfg, dtype=None, custom_objects=None):
                 if k.endswith("_regularizer") and isinstance(v, dict):
                     conf[k] = _regularizers.deserialize(v, custom_objects)
             layer = cls.from_config(conf)
+            if layer.name in tensors:
+                raise ValueError(f"layer {layer.name!r} appears twice")
             ins = [tensors[n] for n in spec["inputs"]]
             tensors[layer.name] = layer(ins if len(ins) > 1 else ins[0])
         outs = [tensors[n] for n in cfg["outputs"]]
@@ -91,6 +93,9 @@ def model_from_config(cfg, dtype=None, custom_objects=None):
             m = Model([tensors[s["name"]] for s in cfg["inputs"]], o, name=cfg["name"], dtype=dt, seed=cfg["seed"])
         c = cfg.get("compile")
         if c:
+            for key in ("loss", "metrics", "loss_weights", "weighted_metrics"):
+                if key in c and (not isinstance(c[key], list) or len(c[key]) != len(m.output_names)):
+                    raise ValueError(f"compile.{key}: expected one entry per output {m.output_names}")
             m.compile(optimizer=_optimizers.get(c["optimizer"]), loss=[_losses.get(l) for l in c["loss"]],
                       metrics=dict(zip(m.output_names, [[_metrics.get(x) for x in ms] for ms in c["metrics"]])),
                       weighted_metrics=dict(zip(m.output_names, [[_metrics.get(x) for x in ms]

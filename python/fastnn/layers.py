@@ -23,6 +23,23 @@ __all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "GaussianNoise", 
 _counts: dict = {}
 
 
+def _flag(value, name):
+    """A bool argument: True/False (numpy's too), never a string such as "no"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _seed_or_none(seed):
+    """A layer's stream seed: None (derived from the model's) or an int in [0, 2**63)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**63:
+        raise (ValueError if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) else TypeError)(
+            f"seed: expected None or an int in [0, 2**63), got {type(seed).__name__} {seed!r}")
+    return int(seed)
+
+
 def _checked_weight(layer_name, name, shape, w, dtype):
     """``w`` as a ``dtype`` array for weight ``name`` of ``shape``: real numbers of that
     shape, finite in ``dtype`` (1e300 is no float32 weight)."""
@@ -115,7 +132,7 @@ class Layer:
 
     def __init__(self, name=None, trainable=True):
         self.name = _reserve_name(name) if name else _auto_name(_snake(type(self).__name__))
-        self.trainable = bool(trainable)
+        self.trainable = _flag(trainable, "trainable")
         self._weights: dict = {}      # name -> ndarray (a view into the model's buffer once built)
         self._decls: list = []
         self._state_decls: list = []
@@ -256,7 +273,7 @@ class Layer:
         config = dict(config)
         trainable = config.pop("trainable", True)
         layer = cls(**config)
-        layer.trainable = bool(trainable)
+        layer.trainable = _flag(trainable, "trainable")
         return layer
 
     def __repr__(self):
@@ -317,7 +334,7 @@ class Dense(Layer):
         super().__init__(name=name, trainable=trainable)
         self.units = _positive_int("units", units)
         self.activation = _act_spec(activation, act_kwargs)
-        self.use_bias = bool(use_bias)
+        self.use_bias = _flag(use_bias, "use_bias")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -399,7 +416,7 @@ class Dropout(Layer):
     def __init__(self, rate, seed=None, name=None):
         super().__init__(name=name)
         self.rate = _rate("rate", rate)
-        self.seed = seed
+        self.seed = _seed_or_none(seed)
 
     def get_config(self):
         cfg = super().get_config()
@@ -417,7 +434,7 @@ class GaussianNoise(Layer):
         if isinstance(stddev, bool) or not isinstance(stddev, numbers.Real) or not np.isfinite(stddev) or stddev < 0:
             raise ValueError(f"stddev: expected a finite number >= 0, got {stddev!r}")
         self.stddev = float(stddev)
-        self.seed = seed
+        self.seed = _seed_or_none(seed)
 
     def get_config(self):
         cfg = super().get_config()
@@ -444,10 +461,10 @@ class BatchNormalization(Layer):
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self.momentum = _rate("momentum", momentum, hi_open=False)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
-            raise ValueError(f"epsilon: expected a number > 0, got {epsilon!r}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0 < epsilon < float("inf"):
+            raise ValueError(f"epsilon: expected a finite number > 0, got {epsilon!r}")
         self.epsilon = float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
+        self.center, self.scale = _flag(center, "center"), _flag(scale, "scale")
 
     def build(self, input_width):
         if self.scale:
@@ -478,10 +495,10 @@ class LayerNormalization(Layer):
 
     def __init__(self, epsilon=1e-3, center=True, scale=True, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
-            raise ValueError(f"epsilon: expected a number > 0, got {epsilon!r}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0 < epsilon < float("inf"):
+            raise ValueError(f"epsilon: expected a finite number > 0, got {epsilon!r}")
         self.epsilon = float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
+        self.center, self.scale = _flag(center, "center"), _flag(scale, "scale")
 
     def build(self, input_width):
         if self.scale:
