@@ -532,3 +532,21 @@ def test_a_failed_call_does_not_build_a_sequential_for_the_wrong_width():
         assert not m.built
     m.fit(x, y, verbose=0)
     assert m.built and m.count_params() == D * 4 + 4 + 4 * K + K
+
+
+def test_pandas_nullable_and_bool_columns_are_numbers():
+    pd = pytest.importorskip("pandas")
+    x, y = _xy()
+    m = _regressor()
+    df = pd.DataFrame(x)
+    df[0] = pd.array(x[:, 0], dtype="Float64")
+    df[1] = x[:, 1] > 0
+    want = x.copy()
+    want[:, 1] = want[:, 1] > 0
+    np.testing.assert_array_equal(m.predict(df), m.predict(want))
+    labels = pd.Series(pd.array(y, dtype="Int64"))
+    c = fnn.Sequential([fnn.Input(D), L.Dense(K)], seed=0)
+    c.compile("sgd", LOGITS)
+    assert c.evaluate(want, labels) == c.evaluate(want, y)
+    df.loc[3, 0] = pd.NA
+    _fails(m, lambda: m.fit(df, np.zeros((N, K)), verbose=0), ValueError, "NaN")

@@ -16,7 +16,13 @@ def _describe(a):
 
 def _to_array(v, name):
     if hasattr(v, "to_numpy") and not isinstance(v, np.ndarray):  # pandas DataFrame / Series
-        v = v.to_numpy()
+        a = v.to_numpy()
+        if a.dtype == object:  # nullable (Float64, Int64, boolean) or mixed numeric/bool columns
+            try:
+                a = v.to_numpy(dtype=np.float64, na_value=np.nan)  # missing values: NaN, refused later
+            except (TypeError, ValueError):
+                pass  # text: refused as not numeric
+        v = a
     if isinstance(v, np.ndarray):
         return v
     try:
