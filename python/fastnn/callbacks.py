@@ -6,8 +6,8 @@ asks for it, so the batch hooks run only at chunk boundaries: ``on_train_batch_e
 "loss": running mean loss, <running metrics>}``. A callback that wants such calls sets
 ``batch_frequency`` (batches between calls; ``None``, the default, means epoch hooks only).
 Epoch-end logs hold ``loss``, the metrics, ``val_loss``/``val_<metric>``, ``lr`` (the
-rate of the next step, as Keras logs it: with a per-batch schedule, the rate after the
-epoch's last step) and optional diagnostics (``grad_norm``); any logs may hold ``nan_batch``, the index of the
+optimizer's current rate: a per-epoch schedule's rate of the epoch; a per-batch
+schedule's rate of the next step, as Keras logs it) and optional diagnostics (``grad_norm``); any logs may hold ``nan_batch``, the index of the
 first batch of the epoch whose loss was NaN or infinite.
 
 Epochs in hook arguments are 0-based; messages and file names count from 1, like Keras.
