@@ -105,12 +105,13 @@ def as_labels(v, name, n_classes):
             raise ValueError(f"{name}: labels contain NaN or Inf")
         if not np.all(a == np.round(a)):
             raise ValueError(f"{name}: labels must be whole class indices, got non-integral floats ({_describe(a)})")
-    lab = aligned(np.ascontiguousarray(a, dtype=np.int64))
-    lo, hi = int(lab.min()), int(lab.max())
+    # (checked before the cast to int64, which would wrap 1e30 or uint64 2**63 around)
+    lo, hi = a.min().item(), a.max().item()
     if lo < 0 or hi >= n_classes:
+        fmt = (lambda v: f"{v:.0f}" if abs(v) < 1e16 else f"{v:g}") if a.dtype.kind == "f" else str
         raise ValueError(f"{name}: labels must be in [0, {n_classes}) for an output of {n_classes} units, "
-                         f"got values in [{lo}, {hi}]")
-    return lab
+                         f"got values in [{fmt(lo)}, {fmt(hi)}]")
+    return aligned(np.ascontiguousarray(a, dtype=np.int64))
 
 
 def as_targets(v, name, dtype, width):
