@@ -342,11 +342,16 @@ def test_predict_errors(blobs_csv, tmp_path, capsys):
     (tmp_path / "bare.fastnn").write_bytes(open(model, "rb").read())
     (tmp_path / "junk.fastnn").write_text("not a model")
     (tmp_path / "junk.fastnn.meta.json").write_text(open(model + ".meta.json").read())
+    (tmp_path / "few.fastnn").write_bytes(open(model, "rb").read())
+    meta = json.load(open(model + ".meta.json"))
+    meta["classes"] = meta["classes"][:1]
+    (tmp_path / "few.fastnn.meta.json").write_text(json.dumps(meta))
     capsys.readouterr()
     for argv, fragment in ((["predict", model, str(tmp_path / "other.csv")], "missing feature columns"),
                            (["predict", model, str(tmp_path / "narrow.npy")], "4 features"),
                            (["predict", str(tmp_path / "bare.fastnn"), blobs_csv], "meta.json"),
-                           (["predict", str(tmp_path / "junk.fastnn"), blobs_csv], "junk.fastnn")):
+                           (["predict", str(tmp_path / "junk.fastnn"), blobs_csv], "junk.fastnn"),
+                           (["predict", str(tmp_path / "few.fastnn"), blobs_csv], "lists 1 classes")):
         assert main(argv) == 2, argv
         captured = capsys.readouterr()
         err = captured.err.strip()

@@ -172,7 +172,7 @@ def _read_csv(path, target):
     bad = (raw == "") if y.dtype.kind == "U" else ~np.isfinite(y)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: column {target!r} has the value {raw[i]!r} at line {lines[i]} "
+        raise DataError(f"{path}: column {target!r} has the value {str(raw[i])!r} at line {lines[i]} "
                         f"(missing or infinite values are not supported)")
     return Table(x, y, features, target, path)
 

@@ -402,6 +402,10 @@ def cmd_predict(args) -> int:
     if model._inputs[0].width != d:
         raise data.DataError(f"{args.model}: the model takes {model._inputs[0].width} features, "
                              f"its metadata lists {d}")
+    width = model._outputs[0].width
+    if meta["task"] == "classify" and len(meta["classes"]) != width:
+        raise data.DataError(f"{args.model}: the model has {width} output units, its metadata lists "
+                             f"{len(meta['classes'])} classes")
     x = data.read_features(args.file, meta)
     x = data.standardize(x, meta["mean"], meta["std"]).astype(model.dtype)
     out = model.predict(x)
