@@ -70,12 +70,12 @@ def _metric_logs(model, preds, floats, labels, sw, prefix=""):
     weighted by ``sw`` (keys prefixed ``weighted_`` where a name repeats)."""
     logs = {}
     multi = len(model._outputs) > 1
-    for group, weighted in ((model._metric_objs, False), (model._weighted_metric_objs, True)):
-        for o, ms in enumerate(group):
-            if not ms:
-                continue
-            y_true = labels[o] if labels[o] is not None else floats[o]
-            y_pred = _link(model._losses[o], preds[o])
+    for o, (plain, weighted_ms) in enumerate(zip(model._metric_objs, model._weighted_metric_objs)):
+        if not plain and not weighted_ms:
+            continue
+        y_true = labels[o] if labels[o] is not None else floats[o]
+        y_pred = _link(model._losses[o], preds[o])
+        for ms, weighted in ((plain, False), (weighted_ms, True)):
             for m in ms:
                 key = f"{model.output_names[o]}_{m.name}" if multi else m.name
                 if weighted and prefix + key in logs:
