@@ -377,6 +377,7 @@ def test_unknown_names():
                            (dict(loss="mse", optimizer=None), TypeError, r"optimizer"),
                            (dict(loss="mse", metrics=["acuracy"]), ValueError, r"metrics.*'acuracy'"),
                            (dict(loss="mse", metrics=[3]), TypeError, r"metrics"),
+                           (dict(loss="mse", metrics={"nope": ["mae"]}), ValueError, r"metrics: unknown outputs \['nope'\]"),
                            (dict(loss="mse", loss_weights=[float("nan")]), ValueError, r"loss_weights")):
         kw.setdefault("optimizer", "adam")
         with pytest.raises(exc, match=match):

@@ -175,13 +175,8 @@ class Model:
             opt = _optimizers.get(optimizer)
             if loss is None:
                 raise ValueError("loss: required (e.g. 'mse' or 'sparse_categorical_crossentropy')")
-            loss_list = [_trainable_loss(l) for l in self._per_output(loss, "loss")]
-            lw = [1.0] * len(self._outputs) if loss_weights is None else \
-                [float(w) for w in self._per_output(loss_weights, "loss_weights", broadcast=False)]
-            if any(not np.isfinite(w) or w < 0 for w in lw):
-                raise ValueError(f"loss_weights: must be finite and >= 0, got {lw}")
-            metric_lists = self._metric_lists(metrics, loss_list)
-            weighted_lists = self._metric_lists(weighted_metrics, loss_list, "weighted_metrics")
+            loss_list, lw, metric_lists, weighted_lists = self._compile_args(self.output_names, loss, metrics,
+                                                                             loss_weights, weighted_metrics)
             specs = []
             for t, l, w in zip(self._outputs, loss_list, lw):
                 o = _core.OutputSpec()
@@ -206,8 +201,19 @@ class Model:
             self._metric_objs, self._weighted_metric_objs = metric_lists, weighted_lists
             self.compiled = True
 
-    def _per_output(self, v, name, broadcast=True):
-        names = self.output_names
+    def _compile_args(self, names, loss, metrics, loss_weights, weighted_metrics):
+        """compile's per-output arguments for outputs ``names``, resolved and checked:
+        (losses, loss weights, metric lists, weighted metric lists)."""
+        loss_list = [_trainable_loss(l) for l in self._per_output(loss, "loss", names=names)]
+        lw = [1.0] * len(names) if loss_weights is None else \
+            [float(w) for w in self._per_output(loss_weights, "loss_weights", broadcast=False, names=names)]
+        if any(not np.isfinite(w) or w < 0 for w in lw):
+            raise ValueError(f"loss_weights: must be finite and >= 0, got {lw}")
+        return (loss_list, lw, self._metric_lists(metrics, loss_list, "metrics", names),
+                self._metric_lists(weighted_metrics, loss_list, "weighted_metrics", names))
+
+    def _per_output(self, v, name, broadcast=True, names=None):
+        names = self.output_names if names is None else names
         if isinstance(v, dict):
             missing = [n for n in names if n not in v]
             extra = [k for k in v if k not in names]
@@ -216,7 +222,8 @@ class Model:
             return [v[n] for n in names]
         if isinstance(v, (list, tuple)):
             if len(v) != len(names):
-                raise ValueError(f"{name}: expected {len(names)} entries (one per output {names}), got {len(v)}")
+                what = "entry" if len(names) == 1 else "entries"
+                raise ValueError(f"{name}: expected {len(names)} {what} (one per output {names}), got {len(v)}")
             return list(v)
         if not broadcast and len(names) > 1:
             raise ValueError(f"{name}: expected a list or dict with one entry per output {names}")
@@ -226,15 +233,18 @@ class Model:
         """Per output: whether the epoch collects it (some metric reads it)."""
         return [bool(a) or bool(b) for a, b in zip(self._metric_objs, self._weighted_metric_objs)]
 
-    def _metric_lists(self, metrics, loss_list, what="metrics"):
+    def _metric_lists(self, metrics, loss_list, what, names):
         if metrics is None:
-            return [[] for _ in self._outputs]
+            return [[] for _ in names]
         if isinstance(metrics, dict):
-            per = self._per_output({n: metrics.get(n, []) for n in self.output_names}, what)
+            extra = [k for k in metrics if k not in names]
+            if extra:
+                raise ValueError(f"{what}: unknown outputs {extra}; the outputs are {names}")
+            per = [metrics.get(n, []) for n in names]
         else:
             if isinstance(metrics, (str, _metrics.Metric)):
                 metrics = [metrics]
-            per = [list(metrics) for _ in self._outputs]
+            per = [list(metrics) for _ in names]
         out = []
         for ms, l in zip(per, loss_list):
             ms = [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
@@ -366,7 +376,8 @@ class Model:
         views = self._weight_views()
         if len(weights) != len(views):
             raise ValueError(f"set_weights: expected {len(views)} arrays, got {len(weights)}")
-        arrays = [_layers._checked_weight(layer.name, name, view.shape, w, view.dtype) for (layer, name, view), w in zip(views, weights)]
+        arrays = [_layers._checked_weight(layer.name, name, view.shape, w, view.dtype)
+                  for (layer, name, view), w in zip(views, weights)]
         with self._lock:
             for (_, _, view), a in zip(views, arrays):
                 view[...] = a
@@ -558,36 +569,11 @@ class Sequential(Model):
         Model.compile(self, optimizer, loss, metrics, loss_weights, weighted_metrics)
 
     def _check_deferred(self, loss, metrics, loss_weights, weighted_metrics):
-        """What compile can check before the model is built: the loss, metric and loss-weight
-        arguments of its one output (named after the last layer)."""
+        """What compile can check before the model is built: its arguments for the one
+        output, named after the last layer."""
         if not self._stack:
             raise ValueError("a Sequential model needs at least one layer")
-        names = [self._stack[-1].name]
-
-        def one(v, what):  # the output's entry of a per-output argument
-            if isinstance(v, dict):
-                if list(v) != names:
-                    raise ValueError(f"{what}: expected keys {names}, got {list(v)}")
-                return v[names[0]]
-            if isinstance(v, (list, tuple)) and what not in ("metrics", "weighted_metrics"):
-                if len(v) != 1:
-                    raise ValueError(f"{what}: expected 1 entry (one per output {names}), got {len(v)}")
-                return v[0]
-            return v
-
-        l = _trainable_loss(one(loss, "loss"))
-        if loss_weights is not None:
-            w = float(one(loss_weights, "loss_weights"))
-            if not np.isfinite(w) or w < 0:
-                raise ValueError(f"loss_weights: must be finite and >= 0, got {[w]}")
-        for what, v in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
-            ms = one(v, what)
-            ms = [] if ms is None else [ms] if isinstance(ms, (str, _metrics.Metric)) else list(ms)
-            try:
-                for m in ms:
-                    _metrics.resolve(m, loss_name=l._default_name)
-            except (ValueError, TypeError) as e:
-                raise type(e)(f"{what}: {e}") from None
+        self._compile_args([self._stack[-1].name], loss, metrics, loss_weights, weighted_metrics)
 
     def _built_or_raise(self):
         if self._engine is None:
