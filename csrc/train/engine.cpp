@@ -451,14 +451,14 @@ void Engine<T>::loss_seed(Workspace<T>& ws, index_t B, bool weighted) {
     T* target = add ? ws.loss_scratch.data() : dpred;
     if (seeded >= 0) ready[seeded] = 1;
     const bool sparse = spec.id == LOSS_SPARSE_CCE;
+    const T scale = T(out.sum ? out.weight : out.weight / double(B));  // d(batch loss) / d(sample loss)
     if (sparse && ws.mixed)
       loss_rows_mixed<T>(spec, 0, B, w, pred, w, ws.labels[o].data(), ws.labels2[o].data(), ws.lam.data(),
-                         weighted ? ws.weight.data() : nullptr, T(out.sum ? out.weight : out.weight / double(B)), ws.loss_rows[o].data(),
-                         target, w);
+                         weighted ? ws.weight.data() : nullptr, scale, ws.loss_rows[o].data(), target, w);
     else
       loss_rows<T>(spec, 0, B, w, pred, w, sparse ? nullptr : ws.target[o].data(), w,
-                 sparse ? ws.labels[o].data() : nullptr, weighted ? ws.weight.data() : nullptr,
-                 T(out.sum ? out.weight : out.weight / double(B)), ws.loss_rows[o].data(), target, w);
+                 sparse ? ws.labels[o].data() : nullptr, weighted ? ws.weight.data() : nullptr, scale,
+                 ws.loss_rows[o].data(), target, w);
     if (add) copy_into(dpred, target, B * w, true);
   }
 }
