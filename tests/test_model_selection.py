@@ -301,3 +301,46 @@ def test_mixed_architectures_batched_per_architecture(data, monkeypatch):
     assert calls == [2, 2, 2]
     for r in gs.results_:
         assert r["mean_score"] == _alone_score(r["params"], x[:128], y[:128], x[128:], y[128:], epochs=1)
+
+
+def test_scorer_directions_read_metric_names_with_prefixes():
+    from fastnn._ms_trials import Scorer
+
+    for name, greater in (("val_loss", False), ("val_price_mse", False), ("val_weighted_mse", False),
+                          ("kind_mean_absolute_error", False), ("val_price_log_cosh", False), ("rmse", False),
+                          ("val_accuracy", True), ("val_kind_accuracy", True), ("auc", True)):
+        assert Scorer(name).greater_is_better is greater, name
+
+
+def test_successive_halving_promotes_by_finite_scores(data, monkeypatch):
+    # a NaN score among the rung's must not disturb the order of the others
+    x, y = data
+    scores = {1e-3: 1.0, 2e-3: float("nan"), 3e-3: 3.0, 4e-3: 2.0}
+    monkeypatch.setattr(SuccessiveHalving, "_evaluate", lambda self, alive, splits: (
+        [{"params": p, "mean_score": scores[p["learning_rate"]], "scores": [], "std_score": 0.0} for p in alive],
+        [None] * len(alive)))
+    sh = SuccessiveHalving(build, {"learning_rate": sorted(scores)}, scoring="val_accuracy", min_epochs=1, factor=2,
+                           max_epochs=2, refit=False)
+    sh.fit(x, y)
+    assert [r["params"]["learning_rate"] for r in sh.results_[4:]] == [3e-3, 4e-3]
+
+
+def test_refit_with_validation_data_of_several_inputs(data):
+    x, y = data
+
+    def build2(p):
+        a, b = fnn.Input(2, name="a"), fnn.Input(3, name="b")
+        m = fnn.Model([a, b], L.Dense(2)(L.Concatenate()([a, b])), seed=0)
+        m.compile(fnn.optimizers.Adam(p["lr"]), fnn.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return m
+
+    xs = {"a": x[:, :2], "b": x[:, 2:]}
+    tr = {k: v[:120] for k, v in xs.items()}
+    va = {k: v[120:] for k, v in xs.items()}
+    w = np.linspace(0.5, 1.5, 120)
+    gs = GridSearch(build2, {"lr": [0.1, 0.01]}, validation_data=(va, y[120:]), refit=True)
+    gs.fit(tr, y[:120], epochs=1, batch_size=16, sample_weight=w)
+    ref = build2(gs.best_params_)
+    ref.fit(xs, y, epochs=1, batch_size=16, verbose=0, sample_weight=np.r_[w, np.ones(40)])
+    for u, v in zip(ref.get_weights(), gs.best_model_.get_weights()):
+        assert np.array_equal(u, v)

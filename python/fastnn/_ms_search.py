@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from fastnn import _ms_dist, _ms_split
-from fastnn._ms_trials import Scorer, n_samples, rows, run_trials
+from fastnn._ms_trials import Scorer, concat_rows, n_samples, rows, run_trials
 
 
 def _fit_alone(build_fn, x, y, fit_kwargs):
@@ -133,9 +133,13 @@ class _Search:
             m = self.build_fn(dict(self.best_params_))
             xa, ya = x, y
             if self.validation_data is not None:
-                xa = np.concatenate([np.asarray(x), np.asarray(self.validation_data[0])])
-                ya = np.concatenate([np.asarray(y), np.asarray(self.validation_data[1])])
+                xa = concat_rows(x, self.validation_data[0])
+                ya = concat_rows(y, self.validation_data[1])
             kw = dict(fit_kwargs)
+            if self.validation_data is not None and kw.get("sample_weight") is not None:
+                vd = self.validation_data
+                vw = vd[2] if len(vd) > 2 and vd[2] is not None else np.ones(n_samples(vd[1]))
+                kw["sample_weight"] = concat_rows(kw["sample_weight"], vw)
             kw.setdefault("verbose", 0)
             m.fit(xa, ya, **kw)
             self.best_model_ = m
@@ -273,8 +277,9 @@ class SuccessiveHalving(_Search):
             nxt = epochs * self.factor
             if len(alive) == 1 or (self.max_epochs is not None and nxt > self.max_epochs):
                 break
-            order = sorted(range(len(res)), key=lambda i: res[i]["mean_score"], reverse=self._scorer.greater_is_better)
-            order = [i for i in order if np.isfinite(res[i]["mean_score"])] or order
+            # (NaN scores leave first: a NaN among the keys breaks the sort's order)
+            finite = [i for i in range(len(res)) if np.isfinite(res[i]["mean_score"])] or list(range(len(res)))
+            order = sorted(finite, key=lambda i: res[i]["mean_score"], reverse=self._scorer.greater_is_better)
             alive = [alive[i] for i in order[:max(1, len(alive) // self.factor)]]
             epochs = nxt
         fit_kwargs = {**fit_kwargs, "epochs": epochs}

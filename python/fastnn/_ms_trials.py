@@ -42,8 +42,9 @@ class Scorer:
         elif isinstance(scoring, str) and scoring:
             self.fn = None
             self.name = scoring[4:] if scoring.startswith("val_") else scoring
-            self.greater_is_better = not (self.name in _LOWER_IS_BETTER or self.name.endswith("loss")
-                                          or self.name.endswith("error"))
+            words = self.name.split("_")  # an output's or "weighted_" prefix: "price_mse" is an mse
+            lower = any("_".join(words[i:]) in _LOWER_IS_BETTER for i in range(len(words)))
+            self.greater_is_better = not (lower or self.name.endswith("loss") or self.name.endswith("error"))
         else:
             raise ValueError(f"scoring: expected a metric name such as 'val_loss' or a callable, got {scoring!r}")
 
@@ -72,6 +73,21 @@ def rows(v, idx):
     if hasattr(v, "to_numpy") and not isinstance(v, np.ndarray):
         v = v.to_numpy()
     return np.asarray(v)[idx]
+
+
+def concat_rows(a, b):
+    """The rows of ``a`` then those of ``b``: arrays, pandas objects, or lists/dicts of them
+    (one per model input or output, as ``rows`` takes them)."""
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or set(a) != set(b):
+            raise ValueError("validation_data: its inputs/targets must be named like the training data's")
+        return {k: concat_rows(a[k], b[k]) for k in a}
+    if isinstance(a, (list, tuple)) and a and hasattr(a[0], "shape"):
+        if not isinstance(b, (list, tuple)) or len(a) != len(b):
+            raise ValueError("validation_data: needs as many input/target arrays as the training data")
+        return [concat_rows(u, v) for u, v in zip(a, b)]
+    as_np = lambda v: v.to_numpy() if hasattr(v, "to_numpy") and not isinstance(v, np.ndarray) else np.asarray(v)
+    return np.concatenate([as_np(a), as_np(b)])
 
 
 def n_samples(v):
