@@ -91,3 +91,35 @@ def test_pandas_accepted(x):
     np.testing.assert_allclose(Standardizer().fit(df).transform(df), Standardizer().fit(x).transform(x))
     np.testing.assert_array_equal(one_hot(pd.Series([1, 0])), [[0, 1], [1, 0]])
     np.testing.assert_array_equal(LabelEncoder().fit_transform(pd.Series(["y", "x"])), [1, 0])
+
+
+def test_standardizer_constant_columns_exactly():
+    # ten 0.1s average to 0.1 + 1e-17 in floating point: still a constant column (std 1)
+    x = np.c_[np.full(10, 0.1), np.arange(10.0)]
+    s = Standardizer().fit(x)
+    assert s.std_[0] == 1.0 and s.mean_[0] == 0.1
+    assert np.all(s.transform(x)[:, 0] == 0)
+    np.testing.assert_allclose(s.inverse_transform(s.transform(x)), x)
+
+
+def test_unfitted_scalers_round_trip_their_config():
+    for cls in (Standardizer, MinMaxScaler):
+        s = cls.from_config(cls().get_config())
+        with pytest.raises(RuntimeError, match="fit"):
+            s.transform(np.ones((2, 2)))
+
+
+def test_label_encoder_nan_and_empty():
+    le = LabelEncoder().fit([1.0, np.nan, 2.0, 1.0])
+    np.testing.assert_array_equal(le.transform([1.0, np.nan, 2.0, 1.0]), [0, 2, 1, 0])
+    with pytest.raises(ValueError, match="unseen"):
+        le.transform([3.0])
+    s = LabelEncoder().fit(["a", "b"])
+    assert s.transform([]).dtype == np.int64 and s.transform([]).size == 0
+    assert s.inverse_transform(np.array([], dtype=np.int64)).size == 0
+
+
+def test_one_hot_range_checked_before_the_cast():
+    for bad in (np.array([2**63], dtype=np.uint64), np.array([1e30])):
+        with pytest.raises(ValueError, match="out of range for n_classes=3"):
+            one_hot(bad, n_classes=3)

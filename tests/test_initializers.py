@@ -273,3 +273,11 @@ def test_any_shape(shape, name, dtype):
     a = init(shape, dtype, np.random.default_rng(0))
     assert a.shape == shape and a.dtype == np.dtype(dtype) and a.flags.c_contiguous
     assert np.all(np.isfinite(a))
+
+
+def test_a_callable_initializer_must_return_the_weights_shape():
+    import fastnn as fnn
+
+    bad = lambda shape, dtype="float32", rng=None: np.arange(shape[-1], dtype=dtype)  # noqa: E731
+    with pytest.raises(ValueError, match=r"the initializer returned shape \(8,\), the weight has \(4, 8\)"):
+        fnn.Sequential([fnn.Input(4), fnn.layers.Dense(8, kernel_initializer=bad)], seed=0).build()

@@ -375,3 +375,16 @@ def test_figures_are_pyplot_figures_when_pyplot_is_in_use():
         "fig = P.history({'loss': [1.0, 0.5]})\n"
         "print(fig.number in plt.get_fignums())\n")
     assert out.strip() == "True"
+
+
+def test_search_results_keep_none_and_the_text_none_apart():
+    f = plot.search_results([{"params": {"h": None}, "mean_score": 1.0},
+                             {"params": {"h": "None"}, "mean_score": 3.0}], "h")
+    assert [t.get_text() for t in f.axes[0].get_xticklabels()] == ["None", "'None'"]
+
+
+@pytest.mark.parametrize("doc", [{"schema": "fastnn-bench-all", "kernels": {"cases": []}},
+                                 {"cases": [{"name": "a", "status": "ok", "ratio": [1, 2]}]}])
+def test_speedup_of_a_malformed_report_is_a_value_error(doc):
+    with pytest.raises(ValueError, match="malformed benchmark report"):
+        plot.speedup(doc)

@@ -80,8 +80,10 @@ class _Scaler:
         obj = cls()
         for a in cls._attrs:
             v = cfg.get(a)
-            setattr(obj, a, None if v is None else np.asarray(v, dtype=np.float64))
-        obj._derive()
+            if v is not None:
+                setattr(obj, a, np.asarray(v, dtype=np.float64))
+        if all(getattr(obj, a, None) is not None for a in cls._attrs):
+            obj._derive()  # (an unfitted scaler's config rebuilds an unfitted scaler)
         return obj
 
 
@@ -107,7 +109,11 @@ class Standardizer(_Scaler):
         a = _as_2d(x, "x").astype(np.float64)
         self.mean_ = a.mean(axis=0)
         std = a.std(axis=0)
-        self.std_ = np.where(std > 0, std, 1.0)
+        # A constant column: exactly its value and std 1 (the mean of ten 0.1s is not 0.1 in
+        # floating point, which left a std of ~1e-17 and scaled the column to +-1).
+        const = np.all(a == a[:1], axis=0)
+        self.mean_[const] = a[0, const]
+        self.std_ = np.where(const | ~(std > 0), 1.0, std)
         self._derive()
         return self
 
@@ -174,9 +180,12 @@ def one_hot(labels, n_classes=None, dtype="float32"):
             raise ValueError("labels: expected whole class indices, got non-integral floats")
     elif a.dtype.kind not in "iub":
         raise TypeError(f"labels: expected integer class indices, got dtype {a.dtype} (use LabelEncoder)")
-    a = a.astype(np.int64)
     if a.size and a.min() < 0:
-        raise ValueError(f"labels: class indices must be >= 0, got {a.min()}")
+        raise ValueError(f"labels: class indices must be >= 0, got {a.min().item()}")
+    if a.size and n_classes is not None and not isinstance(n_classes, bool) and \
+            isinstance(n_classes, numbers.Integral) and a.max() >= n_classes:  # (before the cast wraps 2**63)
+        raise ValueError(f"labels: index {a.max().item():.0f} out of range for n_classes={n_classes}")
+    a = a.astype(np.int64)
     k = int(a.max()) + 1 if a.size else 0
     if n_classes is None:
         if not a.size:
@@ -223,9 +232,14 @@ class LabelEncoder:
         if self.classes_ is None:
             raise RuntimeError("LabelEncoder: call fit first")
         a = self._y(y)
+        if a.size == 0:
+            return np.zeros(0, dtype=np.int64)
         idx = np.searchsorted(self.classes_, a)
         idx = np.clip(idx, 0, len(self.classes_) - 1)
-        bad = self.classes_[idx] != a
+        found = self.classes_[idx]
+        bad = found != a
+        if a.dtype.kind in "fc" and found.dtype.kind in "fc":  # NaN is a label (np.unique keeps one, last)
+            bad &= ~(np.isnan(found) & np.isnan(a))
         if np.any(bad):
             raise ValueError(f"y: unseen labels {np.unique(a[bad])[:5].tolist()}")
         return idx.astype(np.int64)
@@ -239,6 +253,8 @@ class LabelEncoder:
         if self.classes_ is None:
             raise RuntimeError("LabelEncoder: call fit first")
         a = _as_array(idx, "idx")
+        if a.ndim == 1 and a.size == 0:
+            return self.classes_[:0]
         if a.ndim != 1 or a.dtype.kind not in "iu":
             raise ValueError(f"idx: expected 1-D integer indices, got shape {a.shape} and dtype {a.dtype}")
         if a.size and (a.min() < 0 or a.max() >= len(self.classes_)):

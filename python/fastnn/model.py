@@ -120,7 +120,11 @@ class Model:
             if old is not None and old.shape == view.shape:
                 view[...] = old
             else:
-                view[...] = d.initializer(d.shape, dtype=self.dtype, rng=rng)
+                init = np.asarray(d.initializer(d.shape, dtype=self.dtype, rng=rng))
+                if init.shape != view.shape:  # (a callable initializer's result is not broadcast)
+                    raise ValueError(f"{layer.name}.{d.name}: the initializer returned shape {init.shape}, "
+                                     f"the weight has {view.shape}")
+                view[...] = init
             layer._weights[d.name] = view
             layer.__dict__.setdefault("_grad_views", {})[d.name] = G[off:off + d.size].reshape(d.shape)
         for layer, name, size, value, off in layout.states:

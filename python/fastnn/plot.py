@@ -340,8 +340,11 @@ def search_results(results, param, score="mean_score", path=None):
         if _spans_decades(xa, 2):
             ax.set_xscale("log")
     else:
-        cats = list(dict.fromkeys(_label(v) for v in xs))
-        idx = np.array([cats.index(_label(v)) for v in xs])
+        labels = [_label(v) for v in xs]
+        if len(set(labels)) < len({(type(v), _label(v)) for v in xs}):  # e.g. None and "None": quote the text
+            labels = [repr(v) if isinstance(v, str) else lab for v, lab in zip(xs, labels)]
+        cats = list(dict.fromkeys(labels))
+        idx = np.array([cats.index(lab) for lab in labels])
         means = np.array([ys_a[idx == c].mean() for c in range(len(cats))])
         errs = []
         for c in range(len(cats)):
@@ -485,7 +488,10 @@ def speedup(bench_json_or_path, path=None, peer="numpy"):
     if peer not in ("numpy", "torch"):
         raise ValueError(f"peer: expected 'numpy' or 'torch', got {peer!r}")
     doc = _load_bench(bench_json_or_path)
-    rows, peers, env_doc = _bench_rows(doc, peer)
+    try:
+        rows, peers, env_doc = _bench_rows(doc, peer)
+    except (KeyError, TypeError, AttributeError, IndexError) as e:  # a report of the wrong shape
+        raise ValueError(f"bench_json_or_path: malformed benchmark report ({type(e).__name__}: {e})") from None
     rows = [(n, r) for n, r in rows if math.isfinite(r) and r > 0]
     if not rows:
         raise ValueError(f"bench_json_or_path: no validated case has a speedup over {peer!r}; "
