@@ -60,6 +60,16 @@ def test_stratified_split(data):
         train_val_test_split(x, y, 1.5, 0.1)
     with pytest.raises(ValueError, match="val_size \\+ test_size"):
         train_val_test_split(x, y, 0.5, 0.5)
+    # the documented sizes (rounded down, at least one) hold when stratified too
+    for labels, fv, ft in ((np.repeat(np.arange(10), 3), 0.1, 0.1), (np.repeat([0, 1], [70, 30]), 0.15, 0.15)):
+        xx = np.arange(len(labels))[:, None]
+        parts = train_val_test_split(xx, labels, fv, ft, stratify=labels, seed=0)
+        n = len(labels)
+        assert [len(p) for p in parts[:3]] == [n - int(fv * n) - int(ft * n), int(fv * n), int(ft * n)]
+        assert set(parts[3]) == set(labels)  # every class keeps training rows
+    with pytest.raises(ValueError, match="too few"):
+        lab = np.repeat(np.arange(5), 2)
+        train_val_test_split(np.zeros((10, 1)), lab, 0.3, 0.6, stratify=lab, seed=0)
 
 
 def test_kfold_partitions(data):

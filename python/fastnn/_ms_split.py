@@ -44,6 +44,22 @@ def _fraction(v, name):
     return float(v)
 
 
+def _share(total, sizes, caps, rng):
+    """``total`` rows shared out over classes of ``sizes`` rows in proportion (largest
+    remainders first, ties in random order), at most ``caps`` per class (each class keeps a
+    training row)."""
+    exact = total * sizes / sizes.sum()
+    out = np.minimum(np.floor(exact).astype(np.int64), caps)
+    order = np.lexsort((rng.random(len(sizes)), -(exact - np.floor(exact))))
+    while out.sum() < total:
+        room = [c for c in order if out[c] < caps[c]]
+        if not room:
+            break
+        for c in room[:total - out.sum()]:
+            out[c] += 1
+    return out
+
+
 def train_val_test_split(x, y, val_size=0.15, test_size=0.15, shuffle=True, stratify=None, seed=None):
     """Split ``x`` and ``y`` into training, validation and test parts.
 
@@ -84,10 +100,18 @@ def train_val_test_split(x, y, val_size=0.15, test_size=0.15, shuffle=True, stra
         if cnt.min() < 2:
             raise ValueError(f"stratify: class {classes[cnt.argmin()]!r} has only {cnt.min()} sample; every class "
                              "needs at least 2")
+        nv, nt = counts(n)  # the documented totals, shared out over the classes
+        if nv + nt >= n:
+            raise ValueError(f"x: {n} samples are too few for val_size={fv} and test_size={ft}")
+        nt_c = _share(nt, cnt, cnt - 1, rng)
+        nv_c = _share(nv, cnt, cnt - 1 - nt_c, rng)
+        if nt_c.sum() < nt or nv_c.sum() < nv:
+            raise ValueError(f"stratify: {n} samples in {len(classes)} classes are too few for val_size={fv} and "
+                             f"test_size={ft} with a training sample of every class")
         tr, va, te = [], [], []
         for c in range(len(classes)):
             idx = rng.permutation(np.flatnonzero(inv == c))
-            nv, nt = (int(round(fv * len(idx))), int(round(ft * len(idx))))
+            nv, nt = int(nv_c[c]), int(nt_c[c])
             te.append(idx[:nt]), va.append(idx[nt:nt + nv]), tr.append(idx[nt + nv:])
         tr, va, te = (rng.permutation(np.concatenate(p)) for p in (tr, va, te))
     else:
