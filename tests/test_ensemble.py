@@ -102,8 +102,13 @@ def _count_many_calls(monkeypatch):
 def test_bagging_without_bootstrap_uses_fit_many(data, monkeypatch):
     x, y = data
     calls = _count_many_calls(monkeypatch)
-    b = Bagging(lambda: clf(0), n_estimators=4, seed=2, bootstrap=False).fit(x, y, epochs=1)
+    b = Bagging(lambda seed: clf(seed), n_estimators=4, seed=2, bootstrap=False).fit(x, y, epochs=1)
     assert calls == [4] and len({m.seed for m in b.models}) == 4
+    # a build_fn without a seed argument builds the same model each time, on either path
+    fast = Bagging(lambda: clf(0), n_estimators=2, seed=1).fit(x, y, epochs=1)
+    slow = Bagging(lambda: clf(0), n_estimators=2, seed=1).fit(x, y, epochs=1, validation_split=0.0)
+    assert calls == [4, 2] and [m.seed for m in fast.models] == [m.seed for m in slow.models] == [0, 0]
+    np.testing.assert_array_equal(fast.predict(x), slow.predict(x))
 
 
 @pytest.mark.parametrize("bootstrap", [True, False])
@@ -161,3 +166,25 @@ def test_seed_ensemble_equals_models_alone(data):
     # averaging usually helps; at least it is no worse than the worst member
     accs = [np.mean(m.predict(x).argmax(1) == y) for m in e.models]
     assert e.evaluate(x, y)["accuracy"] >= min(accs)
+
+
+def test_evaluate_takes_one_hot_targets_of_a_cross_entropy_model(data):
+    x, y = data
+    models = []
+    for s in (0, 1):
+        m = fnn.Sequential([L.Input(4), L.Dense(3)], seed=s)
+        m.compile("adam", fnn.losses.CategoricalCrossentropy(from_logits=True))
+        m.fit(x, np.eye(3)[y], epochs=1, verbose=0)
+        models.append(m)
+    e = Ensemble(models)
+    assert e.evaluate(x, np.eye(3)[y]) == e.evaluate(x, y)
+    assert set(e.evaluate(x, y)) == {"accuracy", "log_loss"}
+
+
+def test_a_failed_bagging_fit_changes_nothing(data):
+    x, y = data
+    b = Bagging(clf, n_estimators=2, seed=0).fit(x, y, epochs=1)
+    models, idx = list(b.models), [i.copy() for i in b.indices_]
+    with pytest.raises(ValueError, match="epochs"):
+        b.fit(x, y, epochs=-1)
+    assert b.models == models and all(np.array_equal(u, v) for u, v in zip(b.indices_, idx))

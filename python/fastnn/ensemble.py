@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+from fastnn import losses as _losses
+
 _MANY_KEYS = {"batch_size", "epochs", "shuffle", "validation_data", "augment", "verbose"}
 
 __all__ = ["Ensemble", "Bagging", "seed_ensemble"]
@@ -98,11 +100,16 @@ class Ensemble:
         (n, units)): ``mse`` and ``mae``.
         """
         ya = y.to_numpy() if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray) else np.asarray(y)
-        if ya.ndim == 1 and ya.dtype.kind in "iub":
+        loss = getattr(self.models[0], "_losses", [None])[0]
+        onehot = ya.ndim == 2 and isinstance(loss, (_losses.CategoricalCrossentropy, _losses.BinaryCrossentropy))
+        if (ya.ndim == 1 and ya.dtype.kind in "iub") or onehot:
             p = self.predict_proba(x)
             if p.shape[1] == 1:
                 p = np.hstack([1 - p, p])
-            lab = ya.astype(np.int64)
+            if onehot:  # one-hot rows (a binary cross-entropy's single column: the class-1 target)
+                lab = (ya[:, 0] > 0.5).astype(np.int64) if ya.shape[1] == 1 else ya.argmax(axis=1)
+            else:
+                lab = ya.astype(np.int64)
             if lab.min() < 0 or lab.max() >= p.shape[1]:
                 raise ValueError(f"y: labels must be in [0, {p.shape[1]}), got [{lab.min()}, {lab.max()}]")
             pt = np.clip(p[np.arange(len(lab)), lab], 1e-12, 1.0)
@@ -112,12 +119,15 @@ class Ensemble:
         return {"mse": float(np.mean((out - yt) ** 2)), "mae": float(np.mean(np.abs(out - yt)))}
 
 
-def _call_build(build_fn, seed):
+def _takes_seed(build_fn):
     try:
-        n = len(inspect.signature(build_fn).parameters)
+        return len(inspect.signature(build_fn).parameters) >= 1
     except (TypeError, ValueError):
-        n = 0
-    return build_fn(seed) if n >= 1 else build_fn()
+        return False
+
+
+def _call_build(build_fn, seed):
+    return build_fn(seed) if _takes_seed(build_fn) else build_fn()
 
 
 class Bagging(Ensemble):
@@ -127,7 +137,8 @@ class Bagging(Ensemble):
     ----------
     build_fn : callable
         ``build_fn()`` or ``build_fn(seed)`` (an int per estimator, to vary the initial
-        weights) returning a compiled single-output model.
+        weights, dropout and shuffling; without it every estimator starts from the same
+        model and differs by its resample only) returning a compiled single-output model.
     n_estimators : int, default 10
     seed : int, optional
         Seeds the resamples (and the per-estimator seeds given to ``build_fn``).
@@ -180,13 +191,12 @@ class Bagging(Ensemble):
             sw = np.asarray(sw)
             if sw.ndim != 1 or sw.shape[0] != n:
                 raise ValueError(f"sample_weight: expected shape ({n},), got {sw.shape} dtype {sw.dtype}")
-        self.indices_ = []
+        indices = []  # (set with the models once they trained: a failed fit changes neither)
         for _ in seeds:
             if not self.bootstrap and k == n:
-                self.indices_.append(np.arange(n))
+                indices.append(np.arange(n))
             else:
-                self.indices_.append(rng.integers(0, n, size=k) if self.bootstrap
-                                     else np.sort(rng.permutation(n)[:k]))
+                indices.append(rng.integers(0, n, size=k) if self.bootstrap else np.sort(rng.permutation(n)[:k]))
         template = _call_build(self.build_fn, seeds[0])
         from fastnn import many
         from fastnn._fit import _calls_python
@@ -195,20 +205,21 @@ class Bagging(Ensemble):
             # All estimators in one native call per epoch, one model per thread; each equals
             # the model trained alone on its resample (rows copied: one resample per model).
             kw.pop("verbose", None)
-            models = [many._variant_model(template, {"seed": s}) for s in seeds]
+            models = [template] + [_call_build(self.build_fn, s) for s in seeds[1:]]  # what fit alone trains
             if not self.bootstrap and k == n:
                 models = many._fit_models(models, xa, ya, sample_weight=sw, **kw)
             else:
-                per = [(xa[i], ya[i], None if sw is None else sw[i]) for i in self.indices_]
+                per = [(xa[i], ya[i], None if sw is None else sw[i]) for i in indices]
                 models = many._fit_models(models, None, None, per_model=per, **kw)
         else:
             kw.setdefault("verbose", 0)
             models = []
-            for s, idx in zip(seeds, self.indices_):
+            for s, idx in zip(seeds, indices):
                 m = _call_build(self.build_fn, s)
                 m.fit(xa[idx], ya[idx], sample_weight=None if sw is None else sw[idx], **kw)
                 models.append(m)
         self._set(models, None)
+        self.indices_ = indices
         return self
 
 
