@@ -63,3 +63,16 @@ def test_bad_variants(data, variants, err):
     x, y = data
     with pytest.raises(err):
         fnn.fit_many(_template(), x, y, variants)
+
+
+def test_validation_data_as_model_fit_takes_it(data):
+    x, y = data
+    t = _template()
+    vw = np.linspace(0.1, 2.0, 50)
+    models = fnn.fit_many(t, x, y, [{"seed": 1}], batch_size=32, epochs=1, validation_data=(x[:50], y[:50], vw))
+    alone = _variant_model(t, {"seed": 1})
+    h = alone.fit(x, y, batch_size=32, epochs=1, verbose=0, validation_data=(x[:50], y[:50], vw))
+    assert models[0].history["val_loss"] == h.history["val_loss"]
+    for bad in ((x[:50],), x[:50], (x[:50], y[:50], vw, vw)):
+        with pytest.raises(ValueError, match=r"validation_data: expected \(x_val, y_val\)"):
+            fnn.fit_many(t, x, y, [{"seed": 1}], epochs=1, validation_data=bad)

@@ -118,8 +118,11 @@ def _fit_models(models, x, y, batch_size=32, epochs=1, shuffle=True, sample_weig
         datas = [shared] * len(models)
     else:
         datas = [_model_data(m0, *d) for d in per_model]
-    if validation_data is not None:
+    if validation_data is not None:  # (as Model.fit takes it)
+        if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data: expected (x_val, y_val) or (x_val, y_val, sample_weight_val)")
         vx, vy = validation_data[0], validation_data[1]
+        vsw = validation_data[2] if len(validation_data) == 3 else None
     run = _core.run_epochs_many if m0.dtype == np.float32 else _core.run_epochs_many64
     for m in models:
         m.history = {"loss": []}
@@ -139,7 +142,7 @@ def _fit_models(models, x, y, batch_size=32, epochs=1, shuffle=True, sample_weig
             logs = {"loss": st["loss_sum"] / max(st["samples"], 1)}
             logs.update(_fit._metric_logs(m, collect, floats, labels, sw))
             if validation_data is not None:
-                logs.update(_fit.evaluate(m, vx, vy, prefix="val_"))
+                logs.update(_fit.evaluate(m, vx, vy, sample_weight=vsw, batch_size=batch_size, prefix="val_"))
             for k, v in logs.items():
                 m.history.setdefault(k, []).append(v)
     return models
