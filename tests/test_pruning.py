@@ -145,3 +145,19 @@ def test_bad_input(kw, match):
         magnitude_prune(build(), **kw)
     with pytest.raises(ValueError, match="rounds"):
         lottery_ticket(build, np.zeros((4, 6)), np.zeros((4, 1)), rounds=0)
+
+
+def test_set_weights_keeps_pruned_weights_zero(tmp_path):
+    m = build()
+    m.build()
+    magnitude_prune(m, 0.5)
+    m.set_weights([np.full_like(w, 0.7) for w in m.get_weights()])
+    masks = get_masks(m)
+    for layer in m.layers:
+        k = masks[f"{layer.name}/kernel"]
+        w = layer.get_weights()[0]
+        assert np.all(w[k == 0] == 0) and np.all(w[k == 1] == np.float32(0.7))
+    assert sparsity(m) == pytest.approx(0.5, abs=0.05)
+    x = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
+    m.save(tmp_path / "m.fnn")
+    np.testing.assert_array_equal(fnn.load_model(tmp_path / "m.fnn").predict(x), m.predict(x))

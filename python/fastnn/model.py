@@ -375,7 +375,7 @@ class Model:
 
     def set_weights(self, weights):
         """Set all weights from a list shaped like :meth:`get_weights` (checked in full
-        before anything is written)."""
+        before anything is written). Weights a pruning mask has removed stay zero."""
         weights = list(weights)
         views = self._weight_views()
         if len(weights) != len(views):
@@ -385,6 +385,9 @@ class Model:
         with self._lock:
             for (_, _, view), a in zip(views, arrays):
                 view[...] = a
+            mask = self._engine.mask
+            if mask is not None:  # pruned weights stay exactly zero (see fastnn.pruning)
+                self._engine.set_mask(np.array(mask, copy=True))
 
     @property
     def weight_layout(self):

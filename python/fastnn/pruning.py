@@ -103,10 +103,7 @@ def rewind(model, initial_weights):
     if not isinstance(initial_weights, (list, tuple)):
         raise TypeError(f"initial_weights: expected a list like model.get_weights(), got "
                         f"{type(initial_weights).__name__}")
-    mask = model._engine.mask
-    mask = None if mask is None else np.array(mask, copy=True)
-    model.set_weights(initial_weights)
-    model._engine.set_mask(mask)
+    model.set_weights(initial_weights)  # (keeps the mask's zeros)
     if model.compiled:
         model._engine.reset_opt_state()
         model._engine.iterations = 0
