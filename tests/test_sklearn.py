@@ -588,6 +588,19 @@ def test_bad_parameters_name_themselves(param, value, exc):
         MLPClassifier(**dict({"max_iter": 1}, **{param: value})).fit(X, y)
 
 
+@pytest.mark.parametrize("param, value", [("max_iter", 10.0), ("alpha", "1"), ("shuffle", 1), ("batch_size", 2.5),
+                                          ("hidden_layer_sizes", "10"), ("verbose", 2.0), ("verbose", -1),
+                                          ("activation", "foo")])
+def test_bad_parameters_raise_sklearns_invalid_parameter_error(param, value):
+    # a ValueError and a TypeError, as scikit-learn raises for its own MLPs
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = _digits(50)
+    for exc in (InvalidParameterError, ValueError, TypeError):
+        with pytest.raises(exc, match=param):
+            MLPClassifier(**dict({"max_iter": 1}, **{param: value})).fit(X, y)
+
+
 def test_bad_use():
     X, y = _digits(60)
     with pytest.raises(ValueError, match="dropout"):

@@ -15,20 +15,26 @@ STOCHASTIC = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax"
 SOLVERS = ("lbfgs",) + STOCHASTIC
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
+try:  # scikit-learn's own: a ValueError and a TypeError, so either except clause catches it
+    from sklearn.utils._param_validation import InvalidParameterError
+except ImportError:  # pragma: no cover (fastnn.sklearn needs scikit-learn)
+    class InvalidParameterError(ValueError, TypeError):
+        """An invalid hyperparameter (as scikit-learn's InvalidParameterError)."""
+
 
 def _real(est, name, lo=None, hi=None, lo_open=False, hi_open=False, allow_none=False):
     v = getattr(est, name)
     if v is None and allow_none:
         return None
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(v).__name__} ({v!r})")
+        raise InvalidParameterError(f"{name}: expected a real number, got {type(v).__name__} ({v!r})")
     v = float(v)
     bad = not np.isfinite(v) or (lo is not None and (v < lo or (lo_open and v == lo))) or \
         (hi is not None and (v > hi or (hi_open and v == hi)))
     if bad:
         lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
         rng = f"{lb}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{rb}"
-        raise ValueError(f"{name}: must be a finite number in {rng}, got {v!r}")
+        raise InvalidParameterError(f"{name}: must be a finite number in {rng}, got {v!r}")
     return v
 
 
@@ -37,42 +43,42 @@ def _int(est, name, lo=1, allow_inf=False):
     if allow_inf and isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and v == np.inf:
         return np.inf
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{name}: expected an int, got {type(v).__name__} ({v!r})")
+        raise InvalidParameterError(f"{name}: expected an int, got {type(v).__name__} ({v!r})")
     if int(v) < lo:
-        raise ValueError(f"{name}: must be >= {lo}, got {int(v)}")
+        raise InvalidParameterError(f"{name}: must be >= {lo}, got {int(v)}")
     return int(v)
 
 
 def _bool(est, name):
     v = getattr(est, name)
     if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, got {type(v).__name__} ({v!r})")
+        raise InvalidParameterError(f"{name}: expected a bool, got {type(v).__name__} ({v!r})")
     return bool(v)
 
 
 def _choice(est, name, options):
     v = getattr(est, name)
     if not isinstance(v, str) or v not in options:
-        raise ValueError(f"{name}: expected one of {list(options)}, got {v!r}")
+        raise InvalidParameterError(f"{name}: expected one of {list(options)}, got {v!r}")
     return v
 
 
 def hidden_sizes(value):
     """``hidden_layer_sizes`` as a list of positive ints (an int means one layer)."""
     if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise TypeError(f"hidden_layer_sizes: expected an int or a sequence of ints, got {value!r}")
+        raise InvalidParameterError(f"hidden_layer_sizes: expected an int or a sequence of ints, got {value!r}")
     items = [value] if isinstance(value, numbers.Integral) else value
     try:
         items = list(items)
     except TypeError:
-        raise TypeError(f"hidden_layer_sizes: expected an int or a sequence of ints, got "
+        raise InvalidParameterError(f"hidden_layer_sizes: expected an int or a sequence of ints, got "
                         f"{type(value).__name__}") from None
     out = []
     for h in items:
         if isinstance(h, (bool, np.bool_)) or not isinstance(h, numbers.Integral):
-            raise TypeError(f"hidden_layer_sizes: expected ints, got {h!r} in {value!r}")
+            raise InvalidParameterError(f"hidden_layer_sizes: expected ints, got {h!r} in {value!r}")
         if int(h) <= 0:
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {[int(x) for x in items]}.")
+            raise InvalidParameterError(f"hidden_layer_sizes must be > 0, got {[int(x) for x in items]}.")
         out.append(int(h))
     return out
 
@@ -82,8 +88,9 @@ def validate(est, regressor=False):
 
     Raises
     ------
-    TypeError, ValueError
-        Naming the parameter and the value given.
+    InvalidParameterError
+        scikit-learn's (a ValueError and a TypeError), naming the parameter and the value
+        given.
     """
     from fastnn import schedules
 
@@ -91,14 +98,14 @@ def validate(est, regressor=False):
     p.hidden = hidden_sizes(est.hidden_layer_sizes)
     act = est.activation
     if not isinstance(act, str) or act not in ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {list(ACTIVATIONS)}, got {act!r}")
+        raise InvalidParameterError(f"activation: expected one of {list(ACTIVATIONS)}, got {act!r}")
     p.activation = ACTIVATIONS[act]
     p.solver = _choice(est, "solver", SOLVERS)
     p.alpha = _real(est, "alpha", lo=0.0)
     bs = est.batch_size
     if isinstance(bs, str):
         if bs != "auto":
-            raise ValueError(f"batch_size: expected 'auto' or an int >= 1, got {bs!r}")
+            raise InvalidParameterError(f"batch_size: expected 'auto' or an int >= 1, got {bs!r}")
         p.batch_size = "auto"
     else:
         p.batch_size = _int(est, "batch_size")
@@ -109,8 +116,8 @@ def validate(est, regressor=False):
     p.shuffle = _bool(est, "shuffle")
     p.tol = _real(est, "tol", lo=0.0)
     v = est.verbose
-    if not isinstance(v, (bool, np.bool_, numbers.Integral)):
-        raise TypeError(f"verbose: expected a bool or an int, got {type(v).__name__} ({v!r})")
+    if not isinstance(v, (bool, np.bool_, numbers.Integral)) or int(v) < 0:
+        raise InvalidParameterError(f"verbose: expected a bool or an int >= 0, got {type(v).__name__} ({v!r})")
     p.verbose = int(v)
     p.warm_start = _bool(est, "warm_start")
     p.momentum = _real(est, "momentum", lo=0.0, hi=1.0)
@@ -130,44 +137,44 @@ def validate(est, regressor=False):
     p.weight_decay = _real(est, "weight_decay", lo=0.0, allow_none=True)
     sched = est.lr_schedule
     if sched is not None and not isinstance(sched, schedules.LearningRateSchedule):
-        raise TypeError(f"lr_schedule: expected a fastnn.schedules.LearningRateSchedule or None, got "
+        raise InvalidParameterError(f"lr_schedule: expected a fastnn.schedules.LearningRateSchedule or None, got "
                         f"{type(sched).__name__}")
     p.lr_schedule = sched
     vd = est.validation_data
     if vd is not None and (not isinstance(vd, (tuple, list)) or len(vd) not in (2, 3)):
-        raise ValueError("validation_data: expected (X_val, y_val) or (X_val, y_val, sample_weight_val), got "
+        raise InvalidParameterError("validation_data: expected (X_val, y_val) or (X_val, y_val, sample_weight_val), got "
                          f"{type(vd).__name__}")
     p.validation_data = vd
     try:
         dt = np.dtype(est.dtype)
     except TypeError:
-        raise TypeError(f"dtype: expected 'float32' or 'float64', got {est.dtype!r}") from None
+        raise InvalidParameterError(f"dtype: expected 'float32' or 'float64', got {est.dtype!r}") from None
     if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype: expected 'float32' or 'float64', got {est.dtype!r}")
+        raise InvalidParameterError(f"dtype: expected 'float32' or 'float64', got {est.dtype!r}")
     p.dtype = dt
     if regressor:
         loss = est.loss
         if loss == "poisson":
-            raise ValueError("loss: 'poisson' is not supported by fastnn (it needs an exponential output "
+            raise InvalidParameterError("loss: 'poisson' is not supported by fastnn (it needs an exponential output "
                              "activation); use loss='squared_error'")
         if loss != "squared_error":
-            raise ValueError(f"loss: expected 'squared_error', got {loss!r}")
+            raise InvalidParameterError(f"loss: expected 'squared_error', got {loss!r}")
         p.class_weight = None
     else:
         cw = est.class_weight
         if cw is not None and cw != "balanced" and not isinstance(cw, dict):
-            raise ValueError(f"class_weight: expected None, 'balanced' or a dict {{class: weight}}, got {cw!r}")
+            raise InvalidParameterError(f"class_weight: expected None, 'balanced' or a dict {{class: weight}}, got {cw!r}")
         if isinstance(cw, dict):
             for k, w in cw.items():
                 if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Real) or not np.isfinite(w) or w < 0:
-                    raise ValueError(f"class_weight: the weight of class {k!r} must be a finite number >= 0, "
+                    raise InvalidParameterError(f"class_weight: the weight of class {k!r} must be a finite number >= 0, "
                                      f"got {w!r}")
         p.class_weight = cw
     if p.solver == "lbfgs":
         if p.dropout > 0:
-            raise ValueError(f"dropout: not supported with solver='lbfgs' (a deterministic full-batch "
+            raise InvalidParameterError(f"dropout: not supported with solver='lbfgs' (a deterministic full-batch "
                              f"optimizer), got dropout={p.dropout}")
         if p.batch_norm:
-            raise ValueError("batch_norm: not supported with solver='lbfgs' (the full-batch optimizer never "
+            raise InvalidParameterError("batch_norm: not supported with solver='lbfgs' (the full-batch optimizer never "
                              "updates the running statistics)")
     return p
