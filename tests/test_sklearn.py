@@ -636,3 +636,25 @@ def test_module_is_optional_and_public():
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         MLPClassifier().get_params()
+
+
+def test_a_failed_first_fit_or_partial_fit_leaves_the_estimator_unfitted():
+    from sklearn.exceptions import NotFittedError
+
+    X, y = _digits(60)
+    c = MLPClassifier(learning_rate_init=0)
+    with pytest.raises(ValueError, match="learning_rate_init"):
+        c.partial_fit(X, y, classes=np.arange(10))
+    assert not hasattr(c, "classes_")
+    with pytest.raises(NotFittedError):
+        c.predict(X)
+    c.set_params(learning_rate_init=1e-3).partial_fit(X[:20], y[:20] % 2, classes=[0, 1])  # new classes are fine
+    assert list(c.classes_) == [0, 1]
+    # early stopping with a validation part too small to hold a row: the fit fails after
+    # the weights were drawn, and leaves nothing fitted behind
+    c = MLPClassifier(early_stopping=True, validation_fraction=0.01, max_iter=2)
+    with pytest.raises(ValueError):
+        c.fit(X[:20], y[:20])
+    assert not hasattr(c, "coefs_")
+    with pytest.raises(NotFittedError):
+        c.predict(X)

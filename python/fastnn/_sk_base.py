@@ -130,6 +130,19 @@ class BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, incremental=False):
         p = _sk_params.validate(self, regressor=self._regressor)
         first_pass = not hasattr(self, "coefs_") or (not p.warm_start and not incremental)
+        if not first_pass:
+            return self._fit_pass(X, y, sample_weight, incremental, p, first_pass)
+        before = dict(self.__dict__)
+        try:
+            return self._fit_pass(X, y, sample_weight, incremental, p, first_pass)
+        except Exception:
+            # A first pass that fails leaves the estimator as it was (not fitted, or fitted
+            # before), never weights without the network that predicts with them.
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_pass(self, X, y, sample_weight, incremental, p, first_pass):
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         n, n_features = X.shape
         sw = self._sample_weight(sample_weight, n)

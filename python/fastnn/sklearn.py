@@ -357,19 +357,24 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         -------
         self : MLPClassifier
         """
-        if not hasattr(self, "classes_"):
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-            self.classes_ = self._label_binarizer.classes_
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"`classes={classes!r}` is not the same as on the first call to partial_fit, "
-                             f"was: {self.classes_!r}")
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        if hasattr(self, "classes_"):
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(f"`classes={classes!r}` is not the same as on the first call to partial_fit, "
+                                 f"was: {self.classes_!r}")
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        if classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        self._label_binarizer = LabelBinarizer()
+        if type_of_target(y).startswith("multilabel"):
+            self._label_binarizer.fit(y)
+        else:
+            self._label_binarizer.fit(classes)
+        self.classes_ = self._label_binarizer.classes_
+        try:
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        except Exception:  # a failed first call leaves no classes behind
+            del self.classes_, self._label_binarizer
+            raise
 
     def predict(self, X):
         """Predicted class labels (or label-indicator rows for multilabel targets).
