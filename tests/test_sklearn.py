@@ -658,3 +658,21 @@ def test_a_failed_first_fit_or_partial_fit_leaves_the_estimator_unfitted():
     assert not hasattr(c, "coefs_")
     with pytest.raises(NotFittedError):
         c.predict(X)
+
+
+def test_partial_fit_after_set_params_uses_the_new_activation():
+    # as scikit-learn: the next partial_fit runs the network with the new activation, from
+    # the weights (and optimizer state) so far
+    X, y = _digits(120)
+    a = MLPClassifier(hidden_layer_sizes=(8,), random_state=0, dtype="float64")
+    a.partial_fit(X, y, classes=np.arange(10))
+    b = pickle.loads(pickle.dumps(a))
+    a.set_params(activation="tanh").partial_fit(X, y)
+    ref = MLPClassifier(hidden_layer_sizes=(8,), random_state=0, dtype="float64", activation="tanh")
+    ref.partial_fit(X, y, classes=np.arange(10))
+    ref.coefs_, ref.intercepts_ = [c.copy() for c in b.coefs_], [c.copy() for c in b.intercepts_]
+    h = np.tanh(X @ a.coefs_[0] + a.intercepts_[0])
+    z = h @ a.coefs_[1] + a.intercepts_[1]
+    np.testing.assert_allclose(a.predict_proba(X), np.exp(z - z.max(1, keepdims=True)) /
+                               np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True), rtol=1e-10)
+    assert a.t_ == 2 * len(X)

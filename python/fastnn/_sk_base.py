@@ -22,6 +22,11 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _sk_validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
 
+def _net_layout(p):
+    """The hyperparameters a stochastic solver's network is built with besides its sizes."""
+    return (p.activation, p.dropout, p.batch_norm)
+
+
 class _OptimizerState:
     """What scikit-learn keeps in ``_optimizer`` besides the native state: the current
     learning rate (changed by ``invscaling`` and ``adaptive``) and the epoch count (for
@@ -280,15 +285,33 @@ class BaseMLP(BaseEstimator):
         l2_last = 0.5 * p.alpha / ((n % B or B) * wbar)
         new_opt = not incremental or not hasattr(self, "_optimizer")
         net = getattr(self, "_net", None)
+        carried = None  # the optimizer state a partial_fit carries into a rebuilt network
         if not incremental or net is None or net.dtype != self._net_dtype(p):
             net = self._new_net(p, layer_units, first_pass, l2_full)
+            new_opt = True
+        elif getattr(self, "_net_layout", None) not in (None, _net_layout(p)):
+            # activation, dropout or batch normalization set since the last call: a network
+            # of the new kind, with the weights (and, when its buffers match, the optimizer
+            # state) of the old one, as scikit-learn's next partial_fit uses them
+            old = net._engine
+            carried = ([np.array(a) for a in old.opt_state], old.iterations, old.nadam_mu_product)
+            net = self._new_net(p, layer_units, False, l2_full)
             new_opt = True
         else:
             self._sync_params()
         if new_opt:
             _sk_net.compile_net(net, self._task, self.n_outputs_, _sk_net.make_optimizer(p))
             self._twins = {}
-            self._optimizer = _OptimizerState(p.learning_rate_init)
+            eng = net._engine
+            if carried is not None and [a.shape for a in carried[0]] == [a.shape for a in eng.opt_state]:
+                for a, b in zip(eng.opt_state, carried[0]):
+                    a[...] = b
+                eng.iterations, eng.nadam_mu_product = carried[1], carried[2]
+            elif incremental and hasattr(self, "_optimizer"):
+                pass  # (a new buffer layout: the rule's state restarts, its schedule goes on)
+            else:
+                self._optimizer = _OptimizerState(p.learning_rate_init)
+        self._net_layout = _net_layout(p)
         if self._best_params is None or self._best_params[0].shape != net._engine.params.shape:
             self._best_params = (np.array(net._engine.params), np.array(net._engine.state))
         data = self._net_arrays(net, X, Y, sw)

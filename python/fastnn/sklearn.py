@@ -30,6 +30,8 @@ Differences from scikit-learn
   (averaged over the outputs); ``lbfgs`` minimizes the former consistently, where
   scikit-learn pairs the averaged loss with the summed gradient.
 * Sparse input is accepted and densified.
+* ``sample_weight`` must be >= 0 (scikit-learn also takes negative weights, which make
+  the loss unbounded below).
 * ``MLPRegressor(loss="poisson")`` is not supported.
 """
 from __future__ import annotations
@@ -40,6 +42,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("fastnn.sklearn needs scikit-learn: pip install 'fastnn[sklearn]'") from e
 
 import numpy as np
+from scipy.special import expit as _expit  # (scikit-learn needs scipy)
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -315,13 +318,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             z = out - out.max(axis=1, keepdims=True)
             e = np.exp(z)
             return e / e.sum(axis=1, keepdims=True)
-        return 1.0 / (1.0 + np.exp(-out))
+        return _expit(out)
 
     def _from_raw(self, out, dtype=None):
         if self._task == "multiclass":
             return self.classes_[np.argmax(self._proba_from_raw(out), axis=1)]
-        if self._task == "multilabel":
-            return (out > 0).astype(int)
+        if self._task == "multilabel":  # (a sparse indicator matrix when fitted on one, as scikit-learn)
+            return self._label_binarizer.inverse_transform((out > 0).astype(int))
         return self.classes_[(out[:, 0] > 0).astype(np.int64)] if len(self.classes_) > 1 else \
             np.repeat(self.classes_, out.shape[0])
 
