@@ -666,11 +666,8 @@ def test_partial_fit_after_set_params_uses_the_new_activation():
     X, y = _digits(120)
     a = MLPClassifier(hidden_layer_sizes=(8,), random_state=0, dtype="float64")
     a.partial_fit(X, y, classes=np.arange(10))
-    b = pickle.loads(pickle.dumps(a))
     a.set_params(activation="tanh").partial_fit(X, y)
-    ref = MLPClassifier(hidden_layer_sizes=(8,), random_state=0, dtype="float64", activation="tanh")
-    ref.partial_fit(X, y, classes=np.arange(10))
-    ref.coefs_, ref.intercepts_ = [c.copy() for c in b.coefs_], [c.copy() for c in b.intercepts_]
+    assert a._net.layers[0].activation[0] == "tanh"
     h = np.tanh(X @ a.coefs_[0] + a.intercepts_[0])
     z = h @ a.coefs_[1] + a.intercepts_[1]
     np.testing.assert_allclose(a.predict_proba(X), np.exp(z - z.max(1, keepdims=True)) /
