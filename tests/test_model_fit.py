@@ -629,3 +629,47 @@ def test_batch_callbacks_see_their_own_multiples_of_the_steps_done():
         assert ck.at == [4, 8, 12, 16, 20, 24, 28]
         if extra:
             assert {3, 6, 9, 27, 30} <= set(cbs[1].seen) and {4, 8, 10, 20} <= set(cbs[1].seen)
+
+
+def test_batch_begin_and_test_hooks_run_in_fit():
+    x, y = _data(40)
+    m = _mlp(1)
+    m.compile(O.SGD(0.01), LOGITS, metrics=["accuracy"])
+    seen = []
+
+    class Hooks(C.Callback):
+        batch_frequency = 1
+
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(("begin", batch))
+
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(("end", batch))
+
+        def on_test_begin(self, logs=None):
+            seen.append("test")
+
+        def on_test_end(self, logs=None):
+            seen.append(("tested", sorted(logs)))
+
+    m.fit(x, y, batch_size=20, epochs=1, verbose=0, callbacks=[Hooks()], validation_data=(x, y))
+    assert seen == [("begin", 0), ("end", 0), ("begin", 1), ("end", 1), "test", ("tested", ["accuracy", "loss"])]
+
+
+def test_a_python_layer_failing_in_validation_rolls_the_fit_back():
+    class FailsInInference(L.Layer):
+        def forward(self, x, training=False):
+            if not training:
+                raise RuntimeError("no inference")
+            return x
+
+        def backward(self, dy):
+            return dy
+
+    x, y = _data(40)
+    m = fnn.Sequential([fnn.Input(6), FailsInInference(), L.Dense(3)], seed=0, dtype="float64")
+    m.compile(O.SGD(0.1), LOGITS)
+    w = m.get_weights()
+    with pytest.raises(RuntimeError, match="no inference"):
+        m.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
+    assert _same(m.get_weights(), w) and m.optimizer.iterations == 0

@@ -319,6 +319,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
             b = 0
             while b < n_batches:
                 e = min(n_batches, b + min(f - steps_done % f for f in freqs)) if freqs else n_batches
+                if freq:
+                    cbl.on_train_batch_begin(b, {"batch": b})
                 lrs = model.optimizer._learning_rates(e - b, epoch)
                 st = model._engine.run_epoch(xs, yl, ll, sw, order, min(batch_size, n), b, e, lrs, collect, stop_on_nan,
                                              bool(diagnostics), model._py_layers, aug, model._py_penalty)
@@ -350,14 +352,6 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                     if model.stop_training:
                         break
             if error is not None:
-                # The callbacks end first (files close; EarlyStopping may restore its best
-                # weights), then the model goes back to the state before the call.
-                ended = True
-                try:
-                    cbl.on_train_end({})
-                finally:
-                    if snapshot is not None:
-                        _restore(model, snapshot)
                 raise error
             logs = _loss_logs(model, tot)
             if tot["samples"] == n and interrupt is None:
@@ -369,7 +363,10 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                 for k, v in diag.items():
                     logs[k] = v / tot["batches"] if k.startswith("grad_norm/") else v
             if val is not None and interrupt is None:
-                logs.update(_evaluate_arrays(model, *val, batch_size=batch_size, prefix="val_"))
+                cbl.on_test_begin({})
+                vlogs = _evaluate_arrays(model, *val, batch_size=batch_size, prefix="val_")
+                cbl.on_test_end({k[4:]: v for k, v in vlogs.items()})
+                logs.update(vlogs)
             logs["lr"] = model.optimizer.current_learning_rate(epoch)
             logs["time"] = time.perf_counter() - t0
             if interrupt is not None:
@@ -377,6 +374,17 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
             cbl.on_epoch_end(epoch, logs)
             if model.stop_training or (nan_batch >= 0 and stop_on_nan):
                 break
+    except Exception:
+        # A Python layer or regularizer raised (in a step or in validation): the callbacks
+        # end first (files close; EarlyStopping may restore its best weights), then the
+        # model goes back to the state before the call.
+        ended = True
+        try:
+            cbl.on_train_end({})
+        finally:
+            if snapshot is not None:
+                _restore(model, snapshot)
+        raise
     finally:
         if not ended:
             cbl.on_train_end({})
