@@ -443,3 +443,75 @@ def test_changing_a_normalization_constant_after_build_applies():
     g, b, mean, var = bn.get_weights()
     k, c = m.layers[1].get_weights()
     np.testing.assert_allclose(out, (g * (x - mean) / np.sqrt(var + 10.0) + b) @ k + c, rtol=1e-10)
+
+
+def test_settings_changed_after_compile_apply_at_the_next_call(tmp_path):
+    # as Keras and torch: an optimizer hyperparameter or a loss parameter set after compile
+    # applies to the next step; the saved model holds what was applied
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 4)), rng.normal(size=(32, 1))
+
+    def make(momentum, delta):
+        m = fnn.Sequential([fnn.Input(4), fnn.layers.Dense(1)], seed=0, dtype="float64")
+        m.compile(fnn.optimizers.SGD(0.05, momentum=momentum), fnn.losses.Huber(delta=delta))
+        return m
+
+    late, ref = make(0.0, 1.0), make(0.9, 0.1)
+    late.optimizer.momentum = 0.9
+    late.loss.delta = 0.1
+    h1 = late.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    h2 = ref.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    assert h1.history["loss"] == h2.history["loss"]
+    assert all(np.array_equal(a, b) for a, b in zip(late.get_weights(), ref.get_weights()))
+    assert late.evaluate(x, y) == ref.evaluate(x, y)
+    late.save(tmp_path / "m.fnn")
+    back = fnn.load_model(tmp_path / "m.fnn")
+    back.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    ref.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(back.get_weights(), ref.get_weights()))
+
+
+def test_an_optimizer_trains_one_model():
+    opt = fnn.optimizers.Adam(0.01)
+    a = fnn.Sequential([fnn.Input(3), fnn.layers.Dense(2)], seed=0)
+    a.compile(opt, "mse")
+    a.compile(opt, "mae")  # recompiling its own model is fine
+    b = fnn.Sequential([fnn.Input(3), fnn.layers.Dense(2)], seed=0)
+    with pytest.raises(ValueError, match="optimizer: this instance already trains another model"):
+        b.compile(opt, "mse")
+
+
+def test_shared_layers_keep_each_models_weights_through_rebuilds_and_python_layers():
+    class Scale(fnn.layers.Layer):  # a Python layer with a weight: y = x * s
+        def build(self, width):
+            self.add_weight("s", (width,), initializer="ones")
+            return width
+
+        def forward(self, x, training=False):
+            self._x = x
+            return x * self.weights_dict["s"]
+
+        def backward(self, dy):
+            self.grads["s"] = (dy * self._x).sum(0)
+            return dy * self.weights_dict["s"]
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)), rng.normal(size=(32, 1))
+    d, s = fnn.layers.Dense(1, name="shared_dense_rebuild"), Scale(name="shared_scale")
+    i1 = fnn.Input(3)
+    out1 = fnn.layers.Dense(1, name="own_out")
+    m1 = fnn.Model(i1, out1(d(s(i1))), seed=0, dtype="float64")
+    m1.compile(fnn.optimizers.SGD(0.1), "mse")
+    before = m1.predict(x)
+    i2 = fnn.Input(3)
+    m2 = fnn.Model(i2, d(s(i2)), seed=1, dtype="float64")
+    m2.compile(fnn.optimizers.SGD(0.1), "mse")
+    m2.set_weights([w * 0 for w in m2.get_weights()])
+    m2.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(m1.predict(x), before)  # m1 keeps its copies, Python layer too
+    out1.trainable = False  # rebuilds m1's engine: still its own weights
+    np.testing.assert_array_equal(m1.predict(x), before)
+    w2 = m2.get_weights()
+    m1.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(m1.get_weights()[0], np.ones(3))  # m1 trains its own Python weight
+    assert all(np.array_equal(a, b) for a, b in zip(m2.get_weights(), w2))

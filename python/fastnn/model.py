@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
@@ -99,7 +100,9 @@ class Model:
         self._build_engine()
 
     def _build_engine(self, keep=None):
-        """(Re)create the native network; keeps weights the layers already hold."""
+        """(Re)create the native network; keeps the weights it had (a rebuild), else those the
+        layers already hold."""
+        own = {(id(l), name): np.array(v) for l, name, v in self._weight_views()} if self._engine is not None else {}
         layout = _graph.Layout(self._nodes)
         nodes, params, py_layers = _graph.build_specs(self._inputs, self._nodes, layout, self.seed)
         tensor_of = {id(t.layer): i for i, t in enumerate(self._nodes)}
@@ -116,7 +119,7 @@ class Model:
         P, S, G = eng.params, eng.state, eng.grads
         for layer, d, off in layout.entries:
             view = P[off:off + d.size].reshape(d.shape)
-            old = layer._weights.get(d.name)
+            old = own.get((id(layer), d.name), layer._weights.get(d.name))
             if old is not None and old.shape == view.shape:
                 view[...] = old
             else:
@@ -129,7 +132,7 @@ class Model:
             layer.__dict__.setdefault("_grad_views", {})[d.name] = G[off:off + d.size].reshape(d.shape)
         for layer, name, size, value, off in layout.states:
             view = S[off:off + size]
-            old = layer._weights.get(name)
+            old = own.get((id(layer), name), layer._weights.get(name))
             view[...] = old if old is not None and old.shape == view.shape else value
             layer._weights[name] = view
         for layer in self.layers:
@@ -147,13 +150,48 @@ class Model:
         self._signature = _graph.signature(self._nodes)
 
     def _sync(self):
-        """Rebuild the native specs when trainability, regularizers or rates changed."""
+        """Bring the native engine up to date before a call: rebuild it when trainability,
+        regularizers or layer constants changed; apply optimizer hyperparameters and loss
+        parameters set since compile (as Keras and torch apply them at the next step); point
+        Python layers at this model's buffers."""
         if self._engine is None:  # a Sequential not built yet: built from the data next
             return
         if _graph.signature(self._nodes) != self._signature:
             self._build_engine(keep=self if self.compiled else None)
             if self.compiled:
                 self.optimizer._engine = self._engine
+        if self.compiled:
+            opt_spec, specs = self.optimizer._spec(), self._output_spec_list(self._losses, self._loss_weights)
+            applied = (_spec_key(opt_spec), [_spec_key(o) for o in specs])
+            if applied != self._applied:
+                if applied[1] != self._applied[1]:
+                    self._engine.set_outputs(specs)
+                    self._output_specs = specs
+                if applied[0] != self._applied[0]:
+                    self._engine.set_opt(opt_spec)  # (keeps the state; new slots start at zero)
+                self._applied = applied
+        if self._py_layers:
+            P, G = self._engine.params, self._engine.grads
+            py = {id(layer) for layer in self._py_layers}
+            for layer, d, off in self._layout.entries:
+                if id(layer) in py:
+                    layer._weights[d.name] = P[off:off + d.size].reshape(d.shape)
+                    layer._grad_views[d.name] = G[off:off + d.size].reshape(d.shape)
+
+    def _output_spec_list(self, losses, loss_weights):
+        """The native spec of each output: its tensor, loss kernel and parameters, weight."""
+        specs = []
+        node_ids = [id(n.layer) for n in self._nodes]
+        for t, l, w in zip(self._outputs, losses, loss_weights):
+            o = _core.OutputSpec()
+            o.tensor = len(self._inputs) + node_ids.index(id(t.layer))
+            o.loss_id, o.from_logits = l.loss_id, bool(getattr(l, "from_logits", False))
+            o.delta = float(getattr(l, "delta", 1.0) or 1.0)
+            o.label_smoothing = float(getattr(l, "label_smoothing", 0.0) or 0.0)
+            o.weight = w
+            o.sum = l.reduction == "sum"
+            specs.append(o)
+        return specs
 
     # -- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None):
@@ -181,26 +219,22 @@ class Model:
                 raise ValueError("loss: required (e.g. 'mse' or 'sparse_categorical_crossentropy')")
             loss_list, lw, metric_lists, weighted_lists = self._compile_args(self.output_names, loss, metrics,
                                                                              loss_weights, weighted_metrics)
-            specs = []
-            for t, l, w in zip(self._outputs, loss_list, lw):
-                o = _core.OutputSpec()
-                o.tensor = len(self._inputs) + [id(n.layer) for n in self._nodes].index(id(t.layer))
-                o.loss_id, o.from_logits = l.loss_id, bool(getattr(l, "from_logits", False))
-                o.delta = float(getattr(l, "delta", 1.0) or 1.0)
-                o.label_smoothing = float(getattr(l, "label_smoothing", 0.0) or 0.0)
-                o.weight = w
-                o.sum = l.reduction == "sum"
-                specs.append(o)
+            for t, l in zip(self._outputs, loss_list):
                 if getattr(l, "sparse", False) and t.width < 2:
                     raise ValueError(f"loss: {l.name} needs an output of >= 2 units, output has {t.width}")
                 msg = _losses.check_output_loss_pair(_output_activation(t.layer), l)
                 if msg:
                     warnings.warn(f"{t.layer.name}: {msg}", UserWarning, stacklevel=2)
+            owner = getattr(opt, "_owner", None)
+            if owner is not None and owner() not in (None, self):
+                raise ValueError("optimizer: this instance already trains another model (its step count and "
+                                 "state belong to that one); give each model its own optimizer")
+            specs = self._output_spec_list(loss_list, lw)
             self._engine.set_outputs(specs)
             self._engine.set_opt(opt._spec())
             self._engine.reset_opt_state()
-            opt._engine = self._engine
-            self._output_specs = specs
+            opt._engine, opt._owner = self._engine, weakref.ref(self)
+            self._output_specs, self._applied = specs, (_spec_key(opt._spec()), [_spec_key(o) for o in specs])
             self.optimizer, self.loss, self._losses, self._loss_weights = opt, loss, loss_list, lw
             self._metric_objs, self._weighted_metric_objs = metric_lists, weighted_lists
             self.compiled = True
@@ -433,6 +467,7 @@ class Model:
         from fastnn import io
 
         with self._lock:
+            self._sync()  # (optimizer settings changed since compile are saved as applied)
             io.save_model(self, path)
 
     def get_config(self):
@@ -468,6 +503,11 @@ def _check_size(layout, nodes, inputs, itemsize):
     if phys > 0 and 2 * total * itemsize > phys:  # parameters and their gradients
         raise MemoryError(f"model: {total} parameters need {2 * total * itemsize} bytes (weights and "
                           f"gradients), more than this machine's {phys} bytes of memory")
+
+
+def _spec_key(spec):
+    """A native spec's settings as a comparable tuple."""
+    return tuple((k, getattr(spec, k)) for k in dir(spec) if not k.startswith("_"))
 
 
 def _trainable_loss(identifier):
