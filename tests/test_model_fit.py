@@ -673,3 +673,16 @@ def test_a_python_layer_failing_in_validation_rolls_the_fit_back():
     with pytest.raises(RuntimeError, match="no inference"):
         m.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
     assert _same(m.get_weights(), w) and m.optimizer.iterations == 0
+
+
+def test_a_cross_entropy_subclass_on_a_softmax_output_evaluates_from_logits():
+    class Smoothed(Ls.CategoricalCrossentropy):
+        def __init__(self):
+            super().__init__(label_smoothing=0.1)
+
+    x, y = _data(40)
+    m = fnn.Sequential([fnn.Input(6), L.Dense(3, activation="softmax")], seed=0, dtype="float64")
+    m.compile(O.SGD(0.0), Smoothed())
+    h = m.fit(x, np.eye(3)[y], batch_size=40, verbose=0, validation_split=0.5)
+    assert h.history["val_loss"][0] == pytest.approx(m.evaluate(x[20:], np.eye(3)[y[20:]]), rel=1e-12)
+    assert h.history["loss"][0] == pytest.approx(m.evaluate(x[:20], np.eye(3)[y[:20]]), rel=1e-12)

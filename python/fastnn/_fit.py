@@ -2,6 +2,7 @@
 of batches when a callback needs them), callbacks between calls."""
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import time
@@ -157,8 +158,9 @@ def _evaluate_arrays(model, xs, floats, labels, sw, batch_size=None, prefix=""):
     for o, l in enumerate(model._losses):
         yt = labels[o] if labels[o] is not None else floats[o]
         pred = preds[o]
-        if fused[o]:
-            l, pred = type(l).from_config(dict(l.get_config(), from_logits=True)), logits[o]
+        if fused[o]:  # (a copy: a subclass's constructor may not take from_logits)
+            l, pred = copy.copy(l), logits[o]
+            l.from_logits = True
         v = _batched_sum_loss(l, yt, pred, sw, batch_size or _SUM_BATCH) if l.reduction == "sum" else \
             float(l(yt, pred, sample_weight=sw))
         per[o] = v
