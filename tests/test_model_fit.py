@@ -686,3 +686,14 @@ def test_a_cross_entropy_subclass_on_a_softmax_output_evaluates_from_logits():
     h = m.fit(x, np.eye(3)[y], batch_size=40, verbose=0, validation_split=0.5)
     assert h.history["val_loss"][0] == pytest.approx(m.evaluate(x[20:], np.eye(3)[y[20:]]), rel=1e-12)
     assert h.history["loss"][0] == pytest.approx(m.evaluate(x[:20], np.eye(3)[y[:20]]), rel=1e-12)
+
+
+def test_metrics_of_a_diverged_model_are_nan_not_an_error(capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype(np.float32) * 10
+    y = (x[:, 0] > 0).astype(np.float32)
+    m = fnn.Sequential([fnn.Input(4), L.Dense(16, activation="relu"), L.Dense(1, activation="sigmoid")], seed=0)
+    m.compile(O.SGD(1e30), "binary_crossentropy", metrics=["auc"])
+    h = m.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.25, callbacks=[C.TerminateOnNaN()])
+    assert np.isnan(h.history["val_loss"][0]) and np.isnan(h.history["val_auc"][0])
+    assert "invalid loss" in capsys.readouterr().out

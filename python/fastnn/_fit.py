@@ -84,10 +84,13 @@ def _metric_logs(model, preds, floats, labels, sw, prefix=""):
                 m.reset_state()
                 try:
                     m.update_state(y_true, y_pred, sample_weight=sw if weighted else None)
+                    r = m.result()
                 except (ValueError, TypeError) as e:
+                    if not np.all(np.isfinite(y_pred)):  # a diverged model: its metrics are NaN
+                        logs[prefix + key] = float("nan")
+                        continue
                     raise type(e)(f"metric {key!r} ({type(m).__name__}) on output {model.output_names[o]!r}: {e}") \
                         from None
-                r = m.result()
                 logs[prefix + key] = r if np.ndim(r) == 0 else np.asarray(r)
     return logs
 
