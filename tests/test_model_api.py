@@ -515,3 +515,10 @@ def test_shared_layers_keep_each_models_weights_through_rebuilds_and_python_laye
     m1.fit(x, y, epochs=1, verbose=0)
     assert not np.array_equal(m1.get_weights()[0], np.ones(3))  # m1 trains its own Python weight
     assert all(np.array_equal(a, b) for a, b in zip(m2.get_weights(), w2))
+
+
+def test_a_layer_used_twice_in_one_model_is_named():
+    d = fnn.layers.Dense(3, name="twice_dense")
+    i = fnn.Input(3)
+    with pytest.raises(ValueError, match="layer 'twice_dense' is used twice in one model"):
+        fnn.Model(i, d(d(i)))

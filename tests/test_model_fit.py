@@ -697,3 +697,31 @@ def test_metrics_of_a_diverged_model_are_nan_not_an_error(capsys):
     h = m.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.25, callbacks=[C.TerminateOnNaN()])
     assert np.isnan(h.history["val_loss"][0]) and np.isnan(h.history["val_auc"][0])
     assert "invalid loss" in capsys.readouterr().out
+
+
+def test_keras_idioms_model_trainable_batch_size_none_and_lambda_frequency():
+    x, y = _data(60)
+    m = _mlp(4)
+    m.compile(O.SGD(0.1), LOGITS)
+    w = m.get_weights()
+    m.trainable = False  # freezes every layer
+    assert not m.trainable and not any(l.trainable for l in m.layers)
+    m.fit(x, y, batch_size=None, epochs=1, verbose=0)  # None: 32 rows a batch
+    assert _same(m.get_weights(), w)
+    m.trainable = True
+    with pytest.raises(TypeError, match="trainable"):
+        m.trainable = "no"
+    steps = []
+    lc = C.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(m.optimizer.iterations), batch_frequency=5)
+    other = C.LambdaCallback(on_batch_end=lambda b, logs: None, batch_frequency=3)  # more chunk ends
+    m.fit(x, y, batch_size=6, epochs=2, verbose=0, callbacks=[lc, other])  # 10 batches an epoch
+    assert [s - steps[0] + 5 for s in steps] == [5, 10, 15, 20]
+
+
+def test_early_stopping_on_a_per_class_metric_says_so():
+    x, y = _data(40)
+    m = _mlp(4)
+    m.compile(O.SGD(0.1), Ls.CategoricalCrossentropy(from_logits=True), metrics=[fnn.metrics.F1Score()])
+    yy = np.eye(3)[y]
+    with pytest.raises(ValueError, match="per-class metric"):
+        m.fit(x, yy, epochs=2, verbose=0, validation_data=(x, yy), callbacks=[C.EarlyStopping("val_f1_score")])

@@ -68,6 +68,9 @@ def _monitor_value(logs, monitor, who):
         warnings.warn(f"{who}: monitored key {monitor!r} is not in the logs "
                       f"(available keys: {keys}); skipping", RuntimeWarning, stacklevel=3)
         return None
+    if np.ndim(value) != 0:
+        raise ValueError(f"{who}: monitored key {monitor!r} holds {np.size(value)} values (a per-class metric); "
+                         "monitor one number, e.g. a metric averaged over classes (F1Score(average='macro'))")
     return float(value)
 
 

@@ -255,7 +255,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     from fastnn import callbacks as cbm
 
     _prepare(model)
-    batch_size = _data.positive_int(batch_size, "batch_size")
+    batch_size = 32 if batch_size is None else _data.positive_int(batch_size, "batch_size")  # (None: Keras's 32)
     epochs = int(epochs) if not isinstance(epochs, bool) and isinstance(epochs, (int, np.integer)) else None
     if epochs is None or epochs < 0:
         raise ValueError("epochs: expected an int >= 0")

@@ -15,29 +15,31 @@ def topo_order(inputs, outputs):
     order, seen, visiting = [], set(), set()
     input_layers = [t.layer for t in inputs]
 
-    def visit(t):
+    def visit(t):  # (by tensor: a layer called twice makes two tensors, refused below)
         layer = t.layer
-        if id(layer) in seen:
+        if id(t) in seen:
             return
-        if id(layer) in visiting:
+        if id(t) in visiting:
             raise ValueError("the layer graph has a cycle")
         if isinstance(layer, InputLayer):
             if layer not in input_layers:
                 raise ValueError(f"output depends on input {layer.name!r}, which is not among the model's inputs")
-            seen.add(id(layer))
+            seen.add(id(t))
             return
-        visiting.add(id(layer))
+        visiting.add(id(t))
         for s in t.inputs:
             visit(s)
-        visiting.discard(id(layer))
-        seen.add(id(layer))
+        visiting.discard(id(t))
+        seen.add(id(t))
         order.append(t)
 
     for t in outputs:
         visit(t)
     layers = [t.layer for t in order]
     if len({id(l) for l in layers}) != len(layers):
-        raise ValueError("a layer is used twice in one model (weight sharing is not supported)")
+        twice = sorted({l.name for l in layers if sum(m is l for m in layers) > 1})
+        raise ValueError(f"layer {', '.join(map(repr, twice))} is used twice in one model (weight sharing within "
+                         "a model is not supported)")
     return order
 
 

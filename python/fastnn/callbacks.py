@@ -612,12 +612,14 @@ class LambdaCallback(Callback):
             if f is not None and not callable(f):
                 raise TypeError(f"{name}: expected a callable, got {type(f).__name__}")
         self._fns = fns
+        self._steps = self._epoch_start = 0
         if batch_frequency is not None:
             self.batch_frequency = _check_int("batch_frequency", batch_frequency, low=1)
         elif fns["on_train_batch_end"] is not None:
             self.batch_frequency = 1
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = self._steps
         if self._fns["on_epoch_begin"]:
             self._fns["on_epoch_begin"](epoch, logs)
 
@@ -626,6 +628,7 @@ class LambdaCallback(Callback):
             self._fns["on_epoch_end"](epoch, logs)
 
     def on_train_begin(self, logs=None):
+        self._steps = self._epoch_start = 0
         if self._fns["on_train_begin"]:
             self._fns["on_train_begin"](logs)
 
@@ -634,5 +637,8 @@ class LambdaCallback(Callback):
             self._fns["on_train_end"](logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._fns["on_train_batch_end"]:
+        # Batch hooks run at every chunk end (other callbacks' too): the function runs at
+        # the multiples of batch_frequency of the batches since training began.
+        self._steps = self._epoch_start + batch + 1
+        if self._fns["on_train_batch_end"] and self._steps % self.batch_frequency == 0:
             self._fns["on_train_batch_end"](batch, logs)

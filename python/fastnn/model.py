@@ -313,7 +313,7 @@ class Model:
             (``validation_split`` takes views of it too). Other arrays are converted once.
         y : array, or a list/dict of arrays for several outputs. Sparse losses take integer
             labels (n,); other losses (n, units) targets.
-        batch_size : int, default 32
+        batch_size : int, default 32 (None: 32, as Keras)
         epochs : int, default 1
         verbose : "auto", 0, 1 or 2
             1: a live progress bar (tqdm when installed); 2: one line per epoch.
@@ -422,6 +422,21 @@ class Model:
             mask = self._engine.mask
             if mask is not None:  # pruned weights stay exactly zero (see fastnn.pruning)
                 self._engine.set_mask(np.array(mask, copy=True))
+
+    @property
+    def trainable(self):
+        """Whether any layer trains. Setting it sets every layer's ``trainable`` (as Keras:
+        ``model.trainable = False`` freezes the whole model, e.g. a pretrained base)."""
+        return any(l.trainable for l in self._layer_list())
+
+    @trainable.setter
+    def trainable(self, value):
+        value = _layers._flag(value, "trainable")
+        for l in self._layer_list():
+            l.trainable = value
+
+    def _layer_list(self):
+        return self.layers if hasattr(self, "layers") else list(getattr(self, "_stack", []))
 
     @property
     def weight_layout(self):
