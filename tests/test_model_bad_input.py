@@ -183,7 +183,7 @@ FIT_ARGS = {
     "batch_size 0": (dict(batch_size=0), ValueError, r"batch_size: expected an int >= 1, got 0"),
     "batch_size -1": (dict(batch_size=-1), ValueError, r"batch_size"),
     "batch_size float": (dict(batch_size=2.5), ValueError, r"batch_size.*2\.5"),
-    "batch_size None": (dict(batch_size=None), ValueError, r"batch_size"),
+    "batch_size str": (dict(batch_size="32"), ValueError, r"batch_size"),  # (None is 32, as Keras)
     "epochs -1": (dict(epochs=-1), ValueError, r"epochs"),
     "epochs float": (dict(epochs=1.5), ValueError, r"epochs"),
     "initial_epoch": (dict(initial_epoch=-2), ValueError, r"initial_epoch.*-2"),
