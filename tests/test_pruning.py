@@ -161,3 +161,16 @@ def test_set_weights_keeps_pruned_weights_zero(tmp_path):
     x = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
     m.save(tmp_path / "m.fnn")
     np.testing.assert_array_equal(fnn.load_model(tmp_path / "m.fnn").predict(x), m.predict(x))
+
+
+def test_a_rebuilt_engine_keeps_the_mask(data):
+    x, y = data
+    m = build()
+    m.build()
+    magnitude_prune(m, 0.5)
+    m.layers[-1].trainable = False  # rebuilds the native engine at the next call
+    m.fit(x, y, epochs=1, verbose=0)
+    assert sparsity(m) == pytest.approx(0.5, abs=0.05)
+    masks = get_masks(m)
+    for layer in m.layers:
+        assert np.all(layer.get_weights()[0][masks[f"{layer.name}/kernel"] == 0] == 0)

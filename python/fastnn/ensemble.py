@@ -2,10 +2,10 @@
 bagging on bootstrap resamples, and seed ensembles trained at once with
 :func:`fastnn.fit_many`.
 
-fit_many trains K models on the *same* data (it differs per model only in seed, learning
-rate, weight decay, L2 and dropout). Bootstrap resamples give every model different rows,
-so :class:`Bagging` trains its models one after another; only ``bootstrap=False`` with
-``max_samples=1.0`` (every model sees all the data: a seed ensemble) uses fit_many.
+:class:`Bagging` trains all its estimators in one native call per epoch (one model per
+thread, each on its own copy of its resample) unless a model calls back into Python or
+``fit`` gets arguments that path does not take; then they train one after another. Either
+way each estimator equals the model trained alone on its resample.
 """
 from __future__ import annotations
 

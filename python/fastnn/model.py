@@ -137,6 +137,8 @@ class Model:
             layer._weights[name] = view
         for layer in self.layers:
             layer._model = self
+        if self._engine is not None and self._engine.mask is not None:  # (a rebuild keeps the pruning mask)
+            eng.set_mask(np.array(self._engine.mask, copy=True))
         if keep is not None:  # a rebuild after trainability changed: keep the optimizer too
             eng.set_outputs(keep._output_specs)
             eng.set_opt(keep.optimizer._spec())
