@@ -81,11 +81,13 @@ def split_named(v, names, name):
         return list(v)
     if len(names) != 1:
         raise ValueError(f"{name}: the model has {len(names)} of them ({names}); pass a list or a dict")
-    # [array] for a model's single input/output (what predict of a list-output model returns);
-    # a nested list of numbers stays data.
-    if isinstance(v, (list, tuple)) and len(v) == 1 and hasattr(v[0], "shape"):
-        return [v[0]]
-    return [v]
+    return [unwrap_one(v)]
+
+
+def unwrap_one(v):
+    """``[array]`` for a model's single input/output (what predict of a list-output model
+    returns) as the array; anything else (a nested list of numbers stays data) as it is."""
+    return v[0] if isinstance(v, (list, tuple)) and len(v) == 1 and hasattr(v[0], "shape") else v
 
 
 def as_labels(v, name, n_classes):

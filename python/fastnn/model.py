@@ -686,7 +686,7 @@ class Sequential(Model):
         """Build for the width of ``x`` (when not built yet); with ``y``, only once their rows
         agree (a transposed x must not build the model for the wrong width)."""
         if self._engine is None:
-            one = lambda v: v[0] if isinstance(v, (list, tuple)) and len(v) == 1 and hasattr(v[0], "shape") else v
+            one = _data.unwrap_one
             shape = np.shape(one(x))
             if len(shape) != 2:
                 raise ValueError(f"x: expected a 2-D array (samples, features), got shape {shape}")
